@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "winclip-cluster",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "WinCLIP", targets: ["WinCLIP"]),
+        .library(name: "Protocol", targets: ["Protocol"]),
+        .executable(name: "winclip-coord", targets: ["Coordinator"]),
+        .executable(name: "winclip-worker", targets: ["Worker"]),
+        .executable(name: "winclip-bench", targets: ["Bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // Thin system-library targets: headers and link flags of Debian's -dev packages.
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        // OpenBLAS is opened at run time (dlopen) so that the kernel core can be chosen before
+        // the library's constructor runs; this C target holds the loader and the CPU probe.
+        .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
+        .target(
+            name: "WinCLIP",
+            dependencies: [
+                "CLibPNG", "CLibJPEG", "CZlib", "CBLASLoader",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "Protocol", dependencies: ["WinCLIP", "CLibZMQ"]),
+        .executableTarget(
+            name: "Coordinator",
+            dependencies: [
+                "WinCLIP", "Protocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "WinCLIP", "Protocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Bench",
+            dependencies: [
+                "WinCLIP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WinCLIPTests",
+            dependencies: ["WinCLIP"],
+            resources: [.copy("../Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+print("winclip-coord: the cluster coordinator arrives with the cluster issue")

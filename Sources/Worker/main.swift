@@ -1,0 +1,1 @@
+print("winclip-worker: the cluster worker arrives with the cluster issue")
