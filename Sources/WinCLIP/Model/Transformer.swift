@@ -50,7 +50,7 @@ struct TransformerStack {
             // x = x + mlp(ln_2(x))
             Kernels.layerNorm(x, normed, rows: rows, width: width, block.ln2)
             linear(normed, rows: rows, block.fc, into: wide, gemm: gemm)  // [rows, mlp]
-            if quickGELU { Kernels.quickGELU(wide, count: rows * mlpWidth) } else { Kernels.gelu(wide, count: rows * mlpWidth) }
+            if quickGELU { VectorMath.quickGELU(wide, count: rows * mlpWidth) } else { VectorMath.gelu(wide, count: rows * mlpWidth) }
             linear(wide, rows: rows, block.proj, into: normed, gemm: gemm)
             Kernels.addResidual(x, normed, rows: rows, width: width, gamma: block.ls2)
         }

@@ -55,6 +55,12 @@ public struct CLIPWeights: Sendable {
     public let text: TextWeights
     public let logitScale: Float?
 
+    public init(vision: VisionWeights, text: TextWeights, logitScale: Float?) {
+        self.vision = vision
+        self.text = text
+        self.logitScale = logitScale
+    }
+
     /// Reads `path` (safetensors, open_clip names as in the hub's `open_clip_model.safetensors`;
     /// a `module.` prefix left by distributed training is accepted).
     public init(path: String, config: ModelConfig) throws {
