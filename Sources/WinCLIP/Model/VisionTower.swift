@@ -70,11 +70,10 @@ public struct VisionTower: Sendable {
         return tokens
     }
 
-    /// Runs packed token sequences [batch.rows, W] (taken from `embedTokens`, any lengths) from
-    /// ln_pre onward. Returns the projected first token of every sequence [n, E] and, when
-    /// asked, all tokens after ln_post [rows, W].
-    public func encodeSequences(_ tokens: [Float], batch: SequenceBatch, keepTokens: Bool = false, gemm: MatMulBackend) -> (embeddings: [Float], tokens: [Float]?) {
-        let w = config.width, e = embedDim
+    /// ln_pre and the transformer over packed token sequences [batch.rows, W] (taken from
+    /// `embedTokens`, any lengths). Returns the transformer's output [rows, W].
+    public func transformSequences(_ tokens: [Float], batch: SequenceBatch, gemm: MatMulBackend) -> [Float] {
+        let w = config.width
         precondition(tokens.count == batch.rows * w, "tokens must be [\(batch.rows), \(w)]")
         var x = tokens
         x.withUnsafeMutableBufferPointer { xp in
@@ -82,32 +81,42 @@ public struct VisionTower: Sendable {
             Kernels.layerNorm(base, base, rows: batch.rows, width: w, weights.lnPre)
             stack.forward(base, batch: batch, gemm: gemm)
         }
-        // ln_post on the class tokens (and on everything when tokens are wanted).
-        var pooled = [Float](repeating: 0, count: batch.count * w)
+        return x
+    }
+
+    /// ln_post and the projection of the given rows of a transformer output: [rows.count, E].
+    public func pool(_ x: [Float], rows: [Int], gemm: MatMulBackend) -> [Float] {
+        let w = config.width, e = embedDim
+        var pooled = [Float](repeating: 0, count: rows.count * w)
         x.withUnsafeBufferPointer { xp in
             pooled.withUnsafeMutableBufferPointer { pp in
-                for (i, start) in batch.starts.enumerated() {
-                    Kernels.layerNorm(xp.baseAddress! + start * w, pp.baseAddress! + i * w, rows: 1, width: w, weights.lnPost)
+                for (i, r) in rows.enumerated() {
+                    Kernels.layerNorm(xp.baseAddress! + r * w, pp.baseAddress! + i * w, rows: 1, width: w, weights.lnPost)
                 }
             }
         }
-        var allTokens: [Float]? = nil
-        if keepTokens {
-            x.withUnsafeMutableBufferPointer { xp in
-                Kernels.layerNorm(xp.baseAddress!, xp.baseAddress!, rows: batch.rows, width: w, weights.lnPost)
-            }
-            allTokens = x
-        }
-        var embeddings = [Float](repeating: 0, count: batch.count * e)
+        var embeddings = [Float](repeating: 0, count: rows.count * e)
         pooled.withUnsafeBufferPointer { pp in
             weights.projection.withUnsafeBufferPointer { proj in
                 embeddings.withUnsafeMutableBufferPointer { out in
-                    gemm.gemm(transA: false, transB: false, m: batch.count, n: e, k: w, alpha: 1,
+                    gemm.gemm(transA: false, transB: false, m: rows.count, n: e, k: w, alpha: 1,
                               a: pp.baseAddress!, lda: w, b: proj.baseAddress!, ldb: e, beta: 0, c: out.baseAddress!, ldc: e)
                 }
             }
         }
-        return (embeddings, allTokens)
+        return embeddings
+    }
+
+    /// Packed token sequences from ln_pre onward: the projected first token of every sequence
+    /// [n, E] and, when asked, all tokens after ln_post [rows, W].
+    public func encodeSequences(_ tokens: [Float], batch: SequenceBatch, keepTokens: Bool = false, gemm: MatMulBackend) -> (embeddings: [Float], tokens: [Float]?) {
+        var x = transformSequences(tokens, batch: batch, gemm: gemm)
+        let embeddings = pool(x, rows: batch.starts, gemm: gemm)
+        guard keepTokens else { return (embeddings, nil) }
+        x.withUnsafeMutableBufferPointer { xp in
+            Kernels.layerNorm(xp.baseAddress!, xp.baseAddress!, rows: batch.rows, width: config.width, weights.lnPost)
+        }
+        return (embeddings, x)
     }
 
     /// open_clip's `encode_image` with `output_tokens=True`. pixels: [B, 3, S, S].

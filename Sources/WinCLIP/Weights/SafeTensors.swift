@@ -49,7 +49,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         try self.init(data: data, path: path)
     }
 
-    public init(data: Data, path: String = "<memory>") throws {
+    public init(data input: Data, path: String = "<memory>") throws {
+        // Offsets below count from 0; a slice of another Data is re-based first.
+        let data = input.startIndex == 0 ? input : Data(input)
         self.path = path
         self.data = data
         guard data.count >= 8 else {
@@ -79,7 +81,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
                   let offsetsAny = entry["data_offsets"] as? [Any], offsetsAny.count == 2
             else { throw SafeTensorsError("\(path): malformed header entry for tensor '\(name)'") }
             guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
-                throw SafeTensorsError("\(path): tensor '\(name)' has dtype \(dtypeName); supported: F32, F16, BF16")
+                throw SafeTensorsError("\(path): tensor '\(name)' has dtype \(dtypeName); supported: F32, F16, BF16, F64, I64, I32")
             }
             let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
             let offsets = offsetsAny.compactMap { ($0 as? NSNumber)?.intValue }
