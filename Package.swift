@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // Thin system-library targets: headers and link flags of Debian's -dev packages.
@@ -24,20 +25,34 @@ let package = Package(
         // OpenBLAS is opened at run time (dlopen) so that the kernel core can be chosen before
         // the library's constructor runs; this C target holds the loader and the CPU probe.
         .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
+        // PNG and JPEG decoding through libpng and libjpeg-turbo, with their longjmp error
+        // handling kept in C.
+        .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG"]),
+        // PNG writing through libpng, with its setjmp error handling kept in C.
+        .target(name: "CPNGWrite", dependencies: ["CLibPNG"]),
         .target(
             name: "WinCLIP",
             dependencies: [
-                "CLibPNG", "CLibJPEG", "CZlib", "CBLASLoader",
+                "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "Protocol", dependencies: ["WinCLIP", "CLibZMQ"]),
+        // The cluster: coordinator, worker, submit client, datasets and outputs (the
+        // executables only parse options and call into it).
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "WinCLIP", "Protocol", "Yams", "CPNGWrite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "Coordinator",
             dependencies: [
-                "WinCLIP", "Protocol",
+                "WinCLIP", "Protocol", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -45,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "WinCLIP", "Protocol",
+                "WinCLIP", "Protocol", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +76,11 @@ let package = Package(
         .testTarget(
             name: "WinCLIPTests",
             dependencies: ["WinCLIP"],
+            resources: [.copy("../Fixtures")]
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"],
             resources: [.copy("../Fixtures")]
         ),
     ],

@@ -96,6 +96,32 @@ public final class WinCLIPScorer: @unchecked Sendable {
         return ImageWindowScores(imageScore: imageScore, zeroShot: zeroShot, fewShotPatches: patches, fewShot: few)
     }
 
+    // MARK: - Work units (the cluster splits an image into these)
+
+    /// The full-image pass of one image [3, S, S]: its zero-shot image score and, few-shot, the
+    /// visual association of every patch token [G^2].
+    public func fullPassScores(pixels: [Float], text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> (imageScore: Float, fewShotPatches: [Float]?) {
+        let v = model.config.vision
+        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
+        let full = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: v.tokens), keepTokens: references != nil, gemm: gemm)
+        let imageScore = Similarity.anomalousClassScores(full.embeddings, width: model.config.embedDim, text: text, temperature: options.temperature)[0]
+        guard let references else { return (imageScore, nil) }
+        let patches = Self.patchTokens(full.tokens!, images: 1, tokens: v.tokens, width: v.width)
+        return (imageScore, Similarity.visualAssociation(patches, width: v.width, normalizedReferences: references.patchTokens, gemm: gemm))
+    }
+
+    /// A range of one scale's windows of one image: zero-shot class scores and, few-shot,
+    /// visual association scores, one per window. With `.acrossWindows` attention only the
+    /// full range equals anomalib (the windows attend to each other).
+    public func windowPassScores(pixels: [Float], scaleIndex: Int, windows: Range<Int>, text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> (zeroShot: [Float], fewShot: [Float]?) {
+        let e = model.config.embedDim
+        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
+        let emb = windowEncoders[scaleIndex].encode(tokens: tokens, images: 1, windows: windows, gemm: gemm)
+        let zero = Similarity.anomalousClassScores(emb, width: e, text: text, temperature: options.temperature)
+        guard let references else { return (zero, nil) }
+        return (zero, Similarity.visualAssociation(emb, width: e, normalizedReferences: references.windows[scaleIndex], gemm: gemm))
+    }
+
     /// Everything for one image in process: score and map as anomalib's `WinClipModel`.
     public func score(pixels: [Float], text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> AnomalyResult {
         assembler.assemble(windowScores(embed(pixels: pixels, gemm: gemm), text: text, references: references, gemm: gemm))

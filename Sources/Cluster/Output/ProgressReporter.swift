@@ -1,0 +1,104 @@
+import Foundation
+
+/// Progress of a run on stderr. On a terminal: one line redrawn in place (at most 10 times a
+/// second) with a bar, images done/total, failures, images/s and the ETA. Otherwise (a log file,
+/// a pipe): a plain line at most every `logInterval` seconds, printed from `update`, so nothing
+/// appears while no image finishes. `finish()` prints the closing line. Safe to call from
+/// several threads.
+public final class ProgressReporter: @unchecked Sendable {
+    public typealias Sink = @Sendable (String) -> Void
+
+    private let total: Int
+    private let interactive: Bool
+    private let logInterval: TimeInterval
+    private let clock: @Sendable () -> TimeInterval
+    private let output: Sink
+
+    private let lock = NSLock()
+    private let start: TimeInterval
+    private var lastEmit: TimeInterval
+    private var done = 0
+    private var failed = 0
+    private var finished = false
+
+    /// - Parameters:
+    ///   - interactive: redraw one line in place; defaults to whether stderr is a terminal.
+    ///   - clock: seconds from any fixed origin (tests inject their own).
+    ///   - output: where text goes; defaults to stderr. Lines carry their own "\n" or "\r".
+    public init(total: Int,
+                interactive: Bool = isatty(STDERR_FILENO) != 0,
+                logInterval: TimeInterval = 5,
+                clock: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
+                output: @escaping Sink = ProgressReporter.standardError) {
+        self.total = total
+        self.interactive = interactive
+        self.logInterval = logInterval
+        self.clock = clock
+        self.output = output
+        start = clock()
+        lastEmit = start
+    }
+
+    public static let standardError: Sink = { text in
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// `done` counts every finished image, `failed` those of them that could not be scored.
+    public func update(done: Int, failed: Int) {
+        lock.withLock {
+            guard !finished else { return }
+            self.done = done
+            self.failed = failed
+            let now = clock()
+            let interval = interactive ? 0.1 : logInterval
+            guard now - lastEmit >= interval else { return }
+            lastEmit = now
+            output(interactive ? "\r" + barLine(now: now) + "\u{1B}[K" : logLine(now: now) + "\n")
+        }
+    }
+
+    public func finish() {
+        lock.withLock {
+            guard !finished else { return }
+            finished = true
+            let now = clock()
+            let elapsed = now - start
+            let rate = elapsed > 0 ? String(format: "%.1f", Double(done) / elapsed) : "-"
+            let summary = "\(done)/\(total) images, \(failed) failed, in \(Self.duration(elapsed)) (\(rate) images/s)"
+            output(interactive ? "\r" + barLine(now: now) + "\u{1B}[K\n" + summary + "\n" : "done: " + summary + "\n")
+        }
+    }
+
+    // MARK: - text
+
+    func barLine(now: TimeInterval) -> String {
+        let width = 30
+        let filled = total > 0 ? min(width, width * done / total) : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        var line = "[\(bar)] \(done)/\(total)"
+        if failed > 0 { line += " (\(failed) failed)" }
+        return line + " " + rateAndETA(now: now)
+    }
+
+    func logLine(now: TimeInterval) -> String {
+        let percent = total > 0 ? 100 * done / total : 100
+        var line = "progress: \(done)/\(total) images (\(percent)%)"
+        if failed > 0 { line += ", \(failed) failed" }
+        return line + ", " + rateAndETA(now: now)
+    }
+
+    private func rateAndETA(now: TimeInterval) -> String {
+        let elapsed = now - start
+        guard done > 0, elapsed > 0 else { return "- images/s, ETA -" }
+        let rate = Double(done) / elapsed
+        let eta = Double(max(total - done, 0)) / rate
+        return String(format: "%.1f images/s, ETA ", rate) + Self.duration(eta)
+    }
+
+    /// 0:07, 12:30, 1:02:03.
+    static func duration(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds.rounded())
+        let (h, m, r) = (s / 3600, s / 60 % 60, s % 60)
+        return h > 0 ? String(format: "%d:%02d:%02d", h, m, r) : String(format: "%d:%02d", m, r)
+    }
+}

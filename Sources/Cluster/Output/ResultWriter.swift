@@ -1,0 +1,179 @@
+import Foundation
+import WinCLIP
+
+/// One line of results.jsonl. Keys are written in this order, each only when it has a value:
+/// `image`, `score`, `label`, `map`, `error` (a file that could not be scored has `error`
+/// instead of `score`).
+public struct ImageResult: Sendable, Equatable {
+    public var image: String
+    public var score: Float?
+    public var label: Int?
+    public var map: String?
+    public var error: String?
+
+    public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil) {
+        self.image = image
+        self.score = score
+        self.label = label
+        self.map = map
+        self.error = error
+    }
+
+    /// The JSON object on one line, without the newline. A non-finite score is written as null.
+    public var jsonLine: String {
+        var fields = ["\"image\": \(Self.quoted(image))"]
+        if let score { fields.append("\"score\": \(score.isFinite ? score.description : "null")") }
+        if let label { fields.append("\"label\": \(label)") }
+        if let map { fields.append("\"map\": \(Self.quoted(map))") }
+        if let error { fields.append("\"error\": \(Self.quoted(error))") }
+        return "{" + fields.joined(separator: ", ") + "}"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+public struct ResultWriterError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The output folder of a run: `results.jsonl`, one line per image written and flushed as the
+/// image finishes (so a crash loses nothing already written), and under `maps/` the anomaly
+/// maps (`.npy`) and their overlays (`.png`), named after the image's relative path with its
+/// extension replaced. Safe to call from several threads.
+public final class ResultWriter: @unchecked Sendable {
+    public let directory: URL
+    public var resultsURL: URL { directory.appendingPathComponent("results.jsonl") }
+
+    private let lock = NSLock()
+    private var handle: FileHandle?
+    private let mapStems: [String: String]
+
+    /// - Parameters:
+    ///   - directory: the output folder, created when missing; nil for a new folder
+    ///     `./winclip-results/<datasetName>-<yyyyMMdd-HHmmss>` (see `newDefaultDirectory`).
+    ///   - images: the relative paths of every image of the run, so that images that differ only
+    ///     by extension (a.png, a.jpg) get distinct map names (a.png.npy, a.jpg.npy).
+    ///   - replaceExisting: overwrite a results.jsonl already in `directory` (else an error).
+    public init(directory: URL?, datasetName: String, images: [String] = [],
+                replaceExisting: Bool = false, now: Date = Date()) throws {
+        let fm = FileManager.default
+        if let directory {
+            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            self.directory = directory
+        } else {
+            self.directory = try Self.newDefaultDirectory(
+                in: URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("winclip-results"),
+                datasetName: datasetName, now: now)
+        }
+        mapStems = Self.mapStems(for: images)
+
+        let results = self.directory.appendingPathComponent("results.jsonl")
+        if fm.fileExists(atPath: results.path), !replaceExisting {
+            throw ResultWriterError("\(results.path) already exists; choose another output folder or remove it")
+        }
+        guard fm.createFile(atPath: results.path, contents: nil),
+              let handle = FileHandle(forWritingAtPath: results.path) else {
+            throw ResultWriterError("cannot create \(results.path)")
+        }
+        self.handle = handle
+    }
+
+    deinit { try? handle?.close() }
+
+    /// Appends one line. Each line goes to the file in a single write(2): nothing is buffered.
+    public func write(_ result: ImageResult) throws {
+        let line = Data((result.jsonLine + "\n").utf8)
+        try lock.withLock {
+            guard let handle else { throw ResultWriterError("\(resultsURL.path) is already closed") }
+            try handle.write(contentsOf: line)
+        }
+    }
+
+    public func close() throws {
+        try lock.withLock {
+            try handle?.close()
+            handle = nil
+        }
+    }
+
+    /// Saves an anomaly map (row-major, `height` x `width`) as float32 .npy; returns its path
+    /// relative to `directory`, for the result's `map` field.
+    @discardableResult
+    public func saveMap(_ map: [Float], width: Int, height: Int, for image: String) throws -> String {
+        let path = mapPath(for: image, extension: "npy")
+        try NPYWriter.write(map, shape: [height, width], to: directory.appendingPathComponent(path))
+        return path
+    }
+
+    /// Saves the heatmap overlay of a map over its image as PNG beside the .npy; returns its
+    /// path relative to `directory`.
+    @discardableResult
+    public func saveOverlay(_ map: [Float], width: Int, height: Int, over picture: RGBImage, for image: String) throws -> String {
+        let path = mapPath(for: image, extension: "png")
+        let overlay = HeatmapOverlay.render(map: map, mapWidth: width, mapHeight: height, over: picture)
+        try PNGEncoder.write(overlay, to: directory.appendingPathComponent(path))
+        return path
+    }
+
+    /// `maps/<relative path without its extension>.<ext>`.
+    public func mapPath(for image: String, extension ext: String) -> String {
+        "maps/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
+    }
+
+    // MARK: - naming
+
+    /// A new folder `<base>/<datasetName>-<yyyyMMdd-HHmmss>` (local time), with `-2`, `-3`, ...
+    /// appended when that name is taken. Creating it is the test for being taken, so two runs
+    /// started in the same second get different folders.
+    public static func newDefaultDirectory(in base: URL, datasetName: String, now: Date = Date()) throws -> URL {
+        let fm = FileManager.default
+        try fm.createDirectory(at: base, withIntermediateDirectories: true)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let name = "\(datasetName)-\(formatter.string(from: now))"
+        for attempt in 1...1000 {
+            let candidate = base.appendingPathComponent(attempt == 1 ? name : "\(name)-\(attempt)")
+            if fm.fileExists(atPath: candidate.path) { continue }
+            do {
+                try fm.createDirectory(at: candidate, withIntermediateDirectories: false)
+                return candidate
+            } catch where fm.fileExists(atPath: candidate.path) {
+                continue  // created by someone else in between
+            }
+        }
+        throw ResultWriterError("cannot create a new output folder \(base.appendingPathComponent(name).path)")
+    }
+
+    /// Map names for images whose paths without extension collide keep their full name.
+    static func mapStems(for images: [String]) -> [String: String] {
+        let groups = Dictionary(grouping: images, by: withoutExtension)
+        var stems: [String: String] = [:]
+        for members in groups.values where Set(members).count > 1 {
+            for image in members { stems[image] = image }
+        }
+        return stems
+    }
+
+    static func withoutExtension(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        guard let dot = path[slash...].lastIndex(of: "."), dot > slash else { return path }
+        return String(path[..<dot])
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Protocol
+import WinCLIP
+
+/// The worker's computation: one UNIT message in, one RESULT message out. Holds the model and
+/// the job contexts (text and reference embeddings) the coordinator sent.
+public final class UnitExecutor: @unchecked Sendable {
+    public let model: CLIPModel
+    public let gemm: MatMulBackend
+    let tokenizer: SimpleTokenizer
+    private var scorers: [ScoringOptions: WinCLIPScorer] = [:]
+    private var contexts: [UInt64: (text: TextEmbeddings, references: ReferenceEmbeddings?)] = [:]
+    private var contextOrder: [UInt64] = []
+    private let lock = NSLock()
+    /// Contexts kept at once (a worker serves few jobs at a time; older ones are dropped).
+    let maxContexts = 8
+
+    public init(model: CLIPModel, gemm: MatMulBackend) throws {
+        self.model = model
+        self.gemm = gemm
+        tokenizer = try SimpleTokenizer()
+    }
+
+    func scorer(_ options: ScoringOptions) throws -> WinCLIPScorer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = scorers[options] { return s }
+        let s = try WinCLIPScorer(model: model, options: options.winclip, tokenizer: tokenizer)
+        scorers[options] = s
+        return s
+    }
+
+    /// Stores a CONTEXT message's embeddings.
+    public func storeContext(_ message: WireMessage, options: ScoringOptions? = nil) throws {
+        let header = try message.decode(JobContext.self)
+        let e = model.config.embedDim, w = model.config.vision.width, g = model.config.vision.gridSize
+        let text = TextEmbeddings(normal: try message.floats(0, count: e), anomalous: try message.floats(1, count: e))
+        var references: ReferenceEmbeddings?
+        if header.referenceCount > 0 {
+            let k = header.referenceCount
+            let patches = try message.floats(2, count: k * g * g * w)
+            var windows: [[Float]] = []
+            for i in 3..<message.blobs.count {
+                let values = try message.floats(i)
+                guard values.count % (k * e) == 0 else { throw ProtocolError("CONTEXT window blob \(i) has \(values.count) floats, not a multiple of \(k * e)") }
+                windows.append(values)
+            }
+            references = ReferenceEmbeddings(count: k, patchTokens: patches, windows: windows)
+        }
+        lock.lock()
+        contexts[header.job] = (text, references)
+        contextOrder.removeAll { $0 == header.job }
+        contextOrder.append(header.job)
+        while contextOrder.count > maxContexts { contexts[contextOrder.removeFirst()] = nil }
+        lock.unlock()
+    }
+
+    /// Runs a UNIT message; failures become a RESULT with `error`.
+    public func execute(_ message: WireMessage) -> WireMessage {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let spec: UnitSpec
+        do { spec = try message.decode(UnitSpec.self) } catch {
+            return WireMessage(.result, UnitResult(job: 0, unit: -1, error: "\(error)"))
+        }
+        do {
+            var (result, blobs) = try run(spec, message)
+            result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            return WireMessage(.result, result, blobs: blobs)
+        } catch {
+            return WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit, error: "\(error)"))
+        }
+    }
+
+    func run(_ spec: UnitSpec, _ message: WireMessage) throws -> (UnitResult, [Data]) {
+        let scorer = try self.scorer(spec.options)
+        let s = model.config.vision.imageSize
+        let pixelCount = 3 * s * s
+        switch spec.kind {
+        case .text:
+            guard let name = spec.className else { throw ProtocolError("text unit without class name") }
+            let text = try scorer.textEmbeddings(className: name, gemm: gemm)
+            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)])
+        case .references:
+            let k = message.blobs.count
+            guard k > 0 else { throw ProtocolError("references unit without images") }
+            var pixels: [Float] = []
+            for i in 0..<k { pixels += try message.floats(i, count: pixelCount) }
+            let refs = scorer.referenceEmbeddings(pixels: pixels, count: k, gemm: gemm)
+            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode))
+        case .full, .windows:
+            let pixels = try message.floats(0, count: pixelCount)
+            lock.lock()
+            let context = contexts[spec.job]
+            lock.unlock()
+            guard let context else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
+            if spec.fewShot && context.references == nil { throw ProtocolError("few-shot unit but the job context has no references") }
+            let refs = spec.fewShot ? context.references : nil
+            if spec.kind == .full {
+                let r = scorer.fullPassScores(pixels: pixels, text: context.text, references: refs, gemm: gemm)
+                return (UnitResult(job: spec.job, unit: spec.unit, imageScore: r.imageScore), r.fewShotPatches.map { [FloatBlob.encode($0)] } ?? [])
+            }
+            guard let scale = spec.scaleIndex, scale >= 0, scale < scorer.windowEncoders.count,
+                  let start = spec.windowStart, let count = spec.windowCount, start >= 0, count > 0,
+                  start + count <= scorer.windowEncoders[scale].masks.count
+            else { throw ProtocolError("windows unit with an invalid scale or window range") }
+            let r = scorer.windowPassScores(pixels: pixels, scaleIndex: scale, windows: start..<(start + count), text: context.text, references: refs, gemm: gemm)
+            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(r.zeroShot)] + (r.fewShot.map { [FloatBlob.encode($0)] } ?? []))
+        }
+    }
+}

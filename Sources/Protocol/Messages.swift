@@ -1,0 +1,235 @@
+import Foundation
+import WinCLIP
+
+/// The message types. Workers and clients are DEALER sockets connected to the coordinator's
+/// ROUTER; every message is a `WireMessage` (docs/protocol.md).
+public enum MessageType: UInt8, Sendable, CustomStringConvertible {
+    // worker <-> coordinator
+    case ready = 1        // W->C  Ready: I serve this model (sent at start and after every reconnect)
+    case heartbeat = 2    // both  {}: I am alive (clients send it too while a job runs)
+    case unit = 3         // C->W  UnitSpec + pixel blobs: compute this
+    case context = 4      // C->W  JobContext + embedding blobs: a job's text and reference embeddings
+    case result = 5       // W->C  UnitResult + score blobs
+    case bye = 6          // W->C  {}: I am leaving (after finishing my unit)
+    // client <-> coordinator
+    case submit = 10      // Cl->C SubmitRequest: start a job
+    case accepted = 11    // C->Cl Accepted: the job runs; send references, then images
+    case refused = 12     // C->Cl Refused: the job cannot run, and why
+    case image = 13       // Cl->C ImageItem + pixel blob: a reference image or an image to score
+    case imageResult = 14 // C->Cl ImageOutcome (+ map blob): one image's score and map
+    case jobDone = 15     // C->Cl JobSummary: all images answered
+    case status = 16      // C->Cl StatusNote: something the user should know (refused workers, waits)
+
+    public var description: String {
+        switch self {
+        case .ready: return "READY"
+        case .heartbeat: return "HEARTBEAT"
+        case .unit: return "UNIT"
+        case .context: return "CONTEXT"
+        case .result: return "RESULT"
+        case .bye: return "BYE"
+        case .submit: return "SUBMIT"
+        case .accepted: return "ACCEPTED"
+        case .refused: return "REFUSED"
+        case .image: return "IMAGE"
+        case .imageResult: return "IMAGE_RESULT"
+        case .jobDone: return "JOB_DONE"
+        case .status: return "STATUS"
+        }
+    }
+}
+
+public struct Empty: Codable, Sendable { public init() {} }
+
+/// READY: what a worker serves.
+public struct Ready: Codable, Sendable, Equatable {
+    public var fingerprint: String
+    public var model: String
+    public var imageSize: Int
+    public var gridSize: Int
+    public var host: String
+    public var pid: Int32
+    public init(fingerprint: String, model: String, imageSize: Int, gridSize: Int, host: String, pid: Int32) {
+        self.fingerprint = fingerprint
+        self.model = model
+        self.imageSize = imageSize
+        self.gridSize = gridSize
+        self.host = host
+        self.pid = pid
+    }
+    public var name: String { "\(host):\(pid)" }
+}
+
+/// The scoring options a job carries to every worker.
+public struct ScoringOptions: Codable, Sendable, Equatable, Hashable {
+    public var scales: [Int]
+    public var temperature: Float
+    public var windowAttention: String
+    public init(scales: [Int], temperature: Float = 0.07, windowAttention: WindowAttention = .acrossWindows) {
+        self.scales = scales
+        self.temperature = temperature
+        self.windowAttention = windowAttention.rawValue
+    }
+    public var winclip: WinCLIPOptions {
+        WinCLIPOptions(scales: scales, temperature: temperature, windowAttention: WindowAttention(rawValue: windowAttention) ?? .acrossWindows)
+    }
+}
+
+public enum UnitKind: String, Codable, Sendable {
+    case text        // class name -> blobs [normal, anomalous]
+    case references  // K pixel blobs -> blobs [patch tokens, windows of scale 0, ...]
+    case full        // 1 pixel blob -> body imageScore; blob [few-shot patch scores] when few-shot
+    case windows     // 1 pixel blob -> blobs [zero-shot scores, few-shot scores when few-shot]
+}
+
+/// UNIT: one piece of work.
+public struct UnitSpec: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var unit: Int
+    public var kind: UnitKind
+    public var options: ScoringOptions
+    public var className: String?
+    public var image: Int?
+    public var scaleIndex: Int?
+    public var windowStart: Int?
+    public var windowCount: Int?
+    public var fewShot: Bool
+    public init(job: UInt64, unit: Int, kind: UnitKind, options: ScoringOptions, className: String? = nil, image: Int? = nil,
+                scaleIndex: Int? = nil, windowStart: Int? = nil, windowCount: Int? = nil, fewShot: Bool = false) {
+        self.job = job
+        self.unit = unit
+        self.kind = kind
+        self.options = options
+        self.className = className
+        self.image = image
+        self.scaleIndex = scaleIndex
+        self.windowStart = windowStart
+        self.windowCount = windowCount
+        self.fewShot = fewShot
+    }
+}
+
+/// CONTEXT: blobs [normal, anomalous] and, few-shot, [patch tokens, windows of each scale].
+public struct JobContext: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var referenceCount: Int
+    public init(job: UInt64, referenceCount: Int) {
+        self.job = job
+        self.referenceCount = referenceCount
+    }
+}
+
+/// RESULT: the unit's outcome; `error` instead of blobs when it failed.
+public struct UnitResult: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var unit: Int
+    public var imageScore: Float?
+    public var error: String?
+    public var seconds: Double
+    public init(job: UInt64, unit: Int, imageScore: Float? = nil, error: String? = nil, seconds: Double = 0) {
+        self.job = job
+        self.unit = unit
+        self.imageScore = imageScore
+        self.error = error
+        self.seconds = seconds
+    }
+}
+
+/// SUBMIT: a job. References and images follow as IMAGE messages after ACCEPTED.
+public struct SubmitRequest: Codable, Sendable, Equatable {
+    public var className: String
+    public var options: ScoringOptions
+    public var referenceCount: Int
+    public var imageCount: Int
+    /// Windows per unit; 0 = a whole scale per unit (required by `anomalib` window attention).
+    public var windowBatch: Int
+    public var wantMaps: Bool
+    /// Run only on workers with this model fingerprint (nil: the fingerprint most workers have).
+    public var fingerprint: String?
+    public init(className: String, options: ScoringOptions, referenceCount: Int, imageCount: Int, windowBatch: Int = 0, wantMaps: Bool, fingerprint: String? = nil) {
+        self.className = className
+        self.options = options
+        self.referenceCount = referenceCount
+        self.imageCount = imageCount
+        self.windowBatch = windowBatch
+        self.wantMaps = wantMaps
+        self.fingerprint = fingerprint
+    }
+}
+
+public struct Accepted: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var imageSize: Int
+    public var fingerprint: String
+    public var model: String
+    /// Images the client may have sent and not yet had answered.
+    public var credit: Int
+    public init(job: UInt64, imageSize: Int, fingerprint: String, model: String, credit: Int) {
+        self.job = job
+        self.imageSize = imageSize
+        self.fingerprint = fingerprint
+        self.model = model
+        self.credit = credit
+    }
+}
+
+public struct Refused: Codable, Sendable, Equatable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// IMAGE: blob [3, S, S] preprocessed pixels.
+/// An image the client could not decode is announced with `skipped` and no blob, so that the
+/// job still knows when it is complete (the client writes its error row itself).
+public struct ImageItem: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var index: Int
+    public var reference: Bool
+    public var skipped: Bool?
+    public init(job: UInt64, index: Int, reference: Bool, skipped: Bool? = nil) {
+        self.job = job
+        self.index = index
+        self.reference = reference
+        self.skipped = skipped
+    }
+}
+
+/// IMAGE_RESULT: blob [S, S] map when the job wants maps.
+public struct ImageOutcome: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var index: Int
+    public var score: Float?
+    public var error: String?
+    public init(job: UInt64, index: Int, score: Float?, error: String?) {
+        self.job = job
+        self.index = index
+        self.score = score
+        self.error = error
+    }
+}
+
+public struct JobSummary: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var scored: Int
+    public var failed: Int
+    public var seconds: Double
+    public var workers: [String]
+    public var error: String?
+    public init(job: UInt64, scored: Int, failed: Int, seconds: Double, workers: [String], error: String? = nil) {
+        self.job = job
+        self.scored = scored
+        self.failed = failed
+        self.seconds = seconds
+        self.workers = workers
+        self.error = error
+    }
+}
+
+public struct StatusNote: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public var message: String
+    public init(job: UInt64, message: String) {
+        self.job = job
+        self.message = message
+    }
+}
