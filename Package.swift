@@ -80,8 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"],
-            resources: [.copy("../Fixtures")]
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -80,6 +80,13 @@ public enum SubmitRunner {
             let client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)
         } else {
+            // When the model named in the config is readable here, the job asks for exactly
+            // it; otherwise it runs on the model most of the coordinator's workers have.
+            if let weights = config.weights, FileManager.default.isReadableFile(atPath: weights) {
+                let modelConfig = try ModelConfig.load(config.modelConfig)
+                job.fingerprint = try ModelFingerprint.compute(config: modelConfig, weightsPath: weights)
+                logger.info("job requires model fingerprint \(job.fingerprint!) (\(weights))")
+            }
             let client = SubmitClient(context: ZMQContext(), endpoint: config.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)
         }

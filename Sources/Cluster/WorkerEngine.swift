@@ -55,6 +55,7 @@ public final class WorkerEngine: @unchecked Sendable {
         var delay = settings.reconnectDelay
         var computing: Computation?
         var queued: [WireMessage] = []
+        var unitsDone = 0
         defer { socket.close() }
 
         func start(_ message: WireMessage) {
@@ -71,11 +72,12 @@ public final class WorkerEngine: @unchecked Sendable {
             if let c = computing, c.isDone {
                 try socket.send(c.result!.frames, dontWait: true)
                 computing = nil
+                unitsDone += 1
                 if !queued.isEmpty && !stop.isRequested { start(queued.removeFirst()) }
             }
             if stop.isRequested && computing == nil {
                 _ = try? socket.send(WireMessage(type: .bye).frames, dontWait: true)
-                logger.info("worker \(ready.name) leaving")
+                logger.info("worker \(ready.name) leaving after \(unitsDone) unit(s)")
                 return
             }
             if let frames = try socket.receive(timeoutMs: 20) {

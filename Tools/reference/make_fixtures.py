@@ -1,14 +1,15 @@
-"""Writes the parity fixtures of Tests/Fixtures from open_clip (and, later, anomalib).
+"""Writes every parity fixture of Tests/Fixtures from open_clip, anomalib, torchvision, Pillow.
 
-Run by hand, never by CI (it needs torch):
-    python3 -m venv ../refenv && ../refenv/bin/pip install torch open_clip_torch anomalib safetensors scikit-image
+Run by hand, never by CI (it needs torch), from the repository root:
+    python3 -m venv ../refenv
+    ../refenv/bin/pip install torch open_clip_torch anomalib safetensors scikit-image
     ../refenv/bin/python Tools/reference/make_fixtures.py [--full-size DIR]
 
 --full-size DIR also exports ViT-B-16-plus-240 with random weights (about 830 MB, not
-committed) and its expected outputs, for the full-size parity check.
+committed), open_clip's and anomalib's outputs for it, and anomalib's text-setup time; the
+Swift tests read it when WINCLIP_FULLSIZE_DIR=DIR is set.
 """
 import argparse
-import glob
 import os
 import sys
 
@@ -16,33 +17,52 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 FIXTURES = os.path.join(HERE, "..", "..", "Tests", "Fixtures")
 
+# Real images of several sizes and colour types (written by images.py).
+MODEL_IMAGES = ["rgb8.png", "grey8.png", "rgba8.png", "jpeg_rgb420.jpg"]
+REFERENCE_IMAGES = ["la8.png", "jpeg_rgb444.jpg"]
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=FIXTURES)
     ap.add_argument("--full-size", default=None, help="folder for the full-size random-weight model (not committed)")
-    ap.add_argument("--only", choices=["tokens", "images", "models"], default=None)
+    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "models", "winclip", "mvtec"], default=None)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    if args.only in (None, "tokens"):
+
+    def want(part):
+        return args.only in (None, part)
+
+    if want("tokens"):
         import tokens
         tokens.write(out)
-    if args.only in (None, "images"):
+    if want("images"):
         import images
         images.write(out)
-    if args.only in (None, "models"):
+    if want("masks"):
+        import masks
+        masks.main()
+    if want("metrics"):
+        import metrics_reference
+        metrics_reference.write(out)
+    chosen = [os.path.join(out, "images", f) for f in MODEL_IMAGES]
+    refs = [os.path.join(out, "images", f) for f in REFERENCE_IMAGES]
+    if want("models"):
         import clip_models
-        files = sorted(glob.glob(os.path.join(out, "images", "*")))
-        # A few of the real images of several sizes and colour types (see images.py).
-        chosen = [f for f in files if any(k in os.path.basename(f) for k in MODEL_IMAGES)]
-        if not chosen:
-            chosen = files[:4]
-        clip_models.write(out, chosen, args.full_size)
+        clip_models.write(out, chosen)
+    if want("winclip"):
+        import winclip_reference
+        winclip_reference.write(out, chosen, refs)
+    if want("mvtec"):
+        import mvtec_tiny
+        mvtec_tiny.write(out)
+    if args.full_size:
+        import clip_models
+        import winclip_reference
+        clip_models.write_full_size(args.full_size, chosen)
+        winclip_reference.write_full_size(args.full_size, chosen, refs)
 
-
-# Substrings of image file names used for the model fixtures (kept small: 4 images).
-MODEL_IMAGES = ["rgb8", "gray8", "rgba", "jpeg_rgb"]
 
 if __name__ == "__main__":
     main()
