@@ -112,7 +112,7 @@ final class ClusterProcessTests: XCTestCase {
             o.saveMaps = true
             o.output = embeddedOut.path
             o.progress = false
-            o.workers = 2
+            o.workers = 1  // vs two worker processes: equal to the bit
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             _ = try SubmitRunner.run(o, logger: logger, print: { _ in })
