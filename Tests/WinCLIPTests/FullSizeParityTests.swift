@@ -31,3 +31,35 @@ final class FullSizeParityTests: XCTestCase {
         assertClose(text, try expected.floats("text_embeddings"), tolerance: 1e-5, "full-size text embeddings")
     }
 }
+
+/// anomalib's WinClipModel on the full-size random-weight export, zero-shot and 2-shot.
+final class FullSizeWinCLIPParityTests: XCTestCase {
+    func testFullSizeWinCLIP() throws {
+        guard let dir = ProcessInfo.processInfo.environment["WINCLIP_FULLSIZE_DIR"] else {
+            throw XCTSkip("set WINCLIP_FULLSIZE_DIR to a folder written by make_fixtures.py --full-size")
+        }
+        let config = try ModelConfig.load("ViT-B-16-plus-240")
+        let model = try CLIPModel(config: config, weightsPath: "\(dir)/ViT-B-16-plus-240.safetensors")
+        let expected = try SafeTensorsFile(path: "\(dir)/ViT-B-16-plus-240.winclip.safetensors")
+        let scorer = try WinCLIPScorer(model: model)
+        let gemm = Fixtures.backend
+        let t0 = Date()
+        let text = try scorer.textEmbeddings(className: expected.metadata["class_name"]!, gemm: gemm)
+        print("text setup (231 prompts, full-size, 1 BLAS thread): \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; anomalib: \(expected.metadata["anomalib_text_setup_seconds"] ?? "?") s")
+        assertClose(text.normal + text.anomalous, try expected.floats("text_embeddings"), tolerance: 1e-5, "full-size text embeddings")
+        let s = 240, n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
+        let pixels = try expected.floats("pixels")
+        let refs = scorer.referenceEmbeddings(pixels: try expected.floats("ref_pixels"), count: k, gemm: gemm)
+        var zs: [Float] = [], zm: [Float] = [], fs: [Float] = [], fm: [Float] = []
+        for i in 0..<n {
+            let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
+            let z = scorer.score(pixels: image, text: text, references: nil, gemm: gemm)
+            let f = scorer.score(pixels: image, text: text, references: refs, gemm: gemm)
+            zs.append(z.score); zm += z.map; fs.append(f.score); fm += f.map
+        }
+        assertClose(zs, try expected.floats("zero_scores"), tolerance: 1e-5, "full-size zero-shot scores")
+        assertClose(zm, try expected.floats("zero_maps"), tolerance: 1e-5, "full-size zero-shot maps")
+        assertClose(fs, try expected.floats("few_scores"), tolerance: 1e-5, "full-size \(k)-shot scores")
+        assertClose(fm, try expected.floats("few_maps"), tolerance: 1e-5, "full-size \(k)-shot maps")
+    }
+}
