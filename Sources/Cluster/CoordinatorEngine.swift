@@ -42,6 +42,8 @@ public final class CoordinatorEngine: @unchecked Sendable {
     var jobOrder: [UInt64] = []
     var nextJob: UInt64
     var lastHeartbeat = 0.0
+    /// Text and reference embeddings of earlier jobs, per model fingerprint.
+    let setupCache = SetupCache()
 
     /// Binds at once, so that a bad endpoint fails before any work.
     public init(context: ZMQContext, settings: Settings, logger: Logger) throws {
@@ -235,16 +237,28 @@ public final class CoordinatorEngine: @unchecked Sendable {
 
     func startSetup(_ job: CoordinatorJob) {
         job.phase = .setup
-        job.pending.append(job.makeUnit(.text, blobs: []))
+        if let cached = setupCache.text(job.textKey) {
+            job.text = cached
+            logger.info("job \(job.id): text embeddings of '\(job.request.className)' from cache")
+        } else {
+            job.pending.append(job.makeUnit(.text, blobs: []))
+        }
         if job.fewShot {
             let blobs = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
-            job.pending.append(job.makeUnit(.references, blobs: blobs))
+            job.referenceKey = SetupCache.referenceKey(fingerprint: job.fingerprint, options: job.request.options, pixels: blobs)
+            if let cached = setupCache.references(job.referenceKey) {
+                job.references = cached
+                logger.info("job \(job.id): reference embeddings from cache")
+            } else {
+                job.pending.append(job.makeUnit(.references, blobs: blobs))
+            }
             job.referencePixels.removeAll()
         }
+        setupFinished(job)
     }
 
     func setupFinished(_ job: CoordinatorJob) {
-        guard let text = job.text, !job.fewShot || job.references != nil else { return }
+        guard job.phase == .setup, let text = job.text, !job.fewShot || job.references != nil else { return }
         var blobs = [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)]
         if let refs = job.references { blobs += [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode) }
         job.contextMessage = WireMessage(.context, JobContext(job: job.id, referenceCount: job.references?.count ?? 0), blobs: blobs)
@@ -276,12 +290,14 @@ public final class CoordinatorEngine: @unchecked Sendable {
                 if let error = result.error { finish(job, error: "text embeddings failed: \(error)"); return }
                 let e = message.blobs.first.map { $0.count / 4 } ?? 0
                 job.text = TextEmbeddings(normal: try message.floats(0, count: e), anomalous: try message.floats(1, count: e))
+                setupCache.store(text: job.text!, key: job.textKey)
                 setupFinished(job)
             case .references:
                 if let error = result.error { finish(job, error: "reference embeddings failed: \(error)"); return }
                 guard message.blobs.count == 1 + job.windowsPerScale.count else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs") }
                 job.references = ReferenceEmbeddings(count: job.request.referenceCount, patchTokens: try message.floats(0),
                                                      windows: try (1..<message.blobs.count).map { try message.floats($0) })
+                setupCache.store(references: job.references!, key: job.referenceKey)
                 setupFinished(job)
             case .full, .windows:
                 guard let index = spec.image, let work = job.images[index] else { return }

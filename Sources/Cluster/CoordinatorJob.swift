@@ -60,7 +60,9 @@ final class CoordinatorJob {
     var referencePixels: [Int: Data] = [:]
     var text: TextEmbeddings?
     var references: ReferenceEmbeddings?
-    var referencesRequested = false
+    var referenceKey = ""
+    /// Text embeddings depend on the model and the class name only.
+    var textKey: String { "\(fingerprint)\u{0}\(request.className)" }
     var contextMessage: WireMessage?
 
     var pending: [UnitTask] = []

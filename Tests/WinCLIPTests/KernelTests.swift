@@ -54,3 +54,15 @@ final class KernelTests: XCTestCase {
         for (a, b) in zip(out, expected) { XCTAssertEqual(a, b, accuracy: 1e-7) }
     }
 }
+
+final class OpenBLASTests: XCTestCase {
+    /// On a CPU with AVX2 or AVX-512 the loader must not run OpenBLAS's generic fallback kernels.
+    func testRunsTheCoreThisCPUAllows() throws {
+        let status = try OpenBLAS.load()
+        XCTAssertFalse(status.core.isEmpty)
+        if let best = OpenBLAS.bestCore(), ProcessInfo.processInfo.environment["WINCLIP_BLAS_CORETYPE"] == nil {
+            XCTAssertFalse(OpenBLAS.fallbackCores.contains(status.core), "\(status)")
+            XCTAssertEqual(status.core.lowercased(), best.lowercased(), "\(status)")
+        }
+    }
+}
