@@ -55,6 +55,20 @@ final class ModelParityTests: XCTestCase {
         }
     }
 
+    /// The fixture's pixels are the product's own image pipeline on the real image files
+    /// (PNG grey/RGB/RGBA and JPEG), so the embeddings above hold from file to embedding.
+    func testPixelsComeFromTheImageFiles() throws {
+        for name in Self.models {
+            let (model, expected) = try load(name)
+            let files = try JSONDecoder().decode([String].self, from: Data(expected.metadata["images"]!.utf8))
+            XCTAssertEqual(files.count, expected.shape("pixels")![0])
+            let preprocess = CLIPPreprocess(imageSize: model.config.vision.imageSize)
+            var pixels: [Float] = []
+            for f in files { pixels += preprocess(try ImageLoader.load(path: Fixtures.path(f))) }
+            assertClose(pixels, try expected.floats("pixels"), tolerance: 1e-6, "\(name) preprocessed image files")
+        }
+    }
+
     func testTextTowerRejectsBadIDs() throws {
         let (model, _) = try load("tiny-vit-48")
         XCTAssertThrowsError(try model.text.encode(tokenIDs: [[49406, 60000, 49407]], gemm: Fixtures.backend))
