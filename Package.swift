@@ -28,12 +28,14 @@ let package = Package(
         // PNG and JPEG decoding through libpng and libjpeg-turbo, with their longjmp error
         // handling kept in C.
         .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG"]),
+        // Element-wise kernels (GELU), built with -O3 and per-CPU clones in every configuration.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // PNG writing through libpng, with its setjmp error handling kept in C.
         .target(name: "CPNGWrite", dependencies: ["CLibPNG"]),
         .target(
             name: "WinCLIP",
             dependencies: [
-                "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader",
+                "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],

@@ -66,3 +66,18 @@ final class OpenBLASTests: XCTestCase {
         }
     }
 }
+
+final class GELUKernelTests: XCTestCase {
+    /// The C kernel and the Swift SIMD version compute the same formulas.
+    func testCKernelAgreesWithSwiftSIMD() {
+        let xs: [Float] = stride(from: Float(-20), through: 20, by: 0.00731).map { $0 }
+        var c = xs, s = xs
+        c.withUnsafeMutableBufferPointer { VectorMath.gelu($0.baseAddress!, count: $0.count) }
+        s.withUnsafeMutableBufferPointer { VectorMath.geluSIMD($0.baseAddress!, count: $0.count) }
+        for i in 0..<xs.count { XCTAssertEqual(c[i], s[i], accuracy: 2e-7 * max(1, abs(s[i])), "x = \(xs[i])") }
+        var qc = xs, qs = xs
+        qc.withUnsafeMutableBufferPointer { VectorMath.quickGELU($0.baseAddress!, count: $0.count) }
+        qs.withUnsafeMutableBufferPointer { VectorMath.quickGELUSIMD($0.baseAddress!, count: $0.count) }
+        for i in 0..<xs.count { XCTAssertEqual(qc[i], qs[i], accuracy: 2e-7 * max(1, abs(qs[i])), "x = \(xs[i])") }
+    }
+}

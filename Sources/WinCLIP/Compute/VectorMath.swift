@@ -7,10 +7,14 @@ enum VectorMath {
     typealias V = SIMD16<Float>
 
     /// exp(x) for a vector: Cody-Waite reduction and Cephes' degree-6 polynomial (about 1 ulp).
+    /// n = round(x / ln 2) comes from adding 1.5 * 2^23, which leaves n in the low mantissa
+    /// bits; that avoids float-to-int conversions, which Swift does not vectorise.
     @inline(__always)
     static func exp(_ x: V) -> V {
         let clamped = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+        let magic: Float = 12_582_912  // 1.5 * 2^23, bit pattern 0x4B40_0000
+        let shifted = clamped * 1.44269504088896341 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693359375
         r = r - n * -2.12194440e-4
         var p = V(repeating: 1.9875691500e-4)
@@ -20,7 +24,7 @@ enum VectorMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let y = p * (r * r) + r + 1
-        let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let bits = ((unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000) &+ 127) &<< 23
         return y * unsafeBitCast(bits, to: V.self)
     }
 
@@ -37,8 +41,14 @@ enum VectorMath {
         return r.replacing(with: -r, where: x .< 0)
     }
 
-    /// Exact GELU in place: 0.5 x (1 + erf(x / sqrt 2)).
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    /// Exact GELU in place (the C kernel: Swift's SIMD types compile to baseline SSE here).
+    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) { winclip_gelu(x, count) }
+
+    /// QuickGELU in place, x sigmoid(1.702 x) (the C kernel).
+    static func quickGELU(_ x: UnsafeMutablePointer<Float>, count: Int) { winclip_quick_gelu(x, count) }
+
+    /// Exact GELU in place: 0.5 x (1 + erf(x / sqrt 2)), Swift SIMD version (reference for tests).
+    static func geluSIMD(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         let raw = UnsafeMutableRawPointer(x)
         while i + 16 <= count {
@@ -57,8 +67,8 @@ enum VectorMath {
         }
     }
 
-    /// QuickGELU in place: x sigmoid(1.702 x).
-    static func quickGELU(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    /// QuickGELU in place: x sigmoid(1.702 x), Swift SIMD version.
+    static func quickGELUSIMD(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         let raw = UnsafeMutableRawPointer(x)
         while i + 16 <= count {
@@ -73,4 +83,5 @@ enum VectorMath {
     }
 }
 
+import CKernels
 import Foundation
