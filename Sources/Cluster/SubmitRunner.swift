@@ -31,7 +31,7 @@ public enum SubmitRunner {
         public var metrics: MetricsReport?
     }
 
-    public static func run(_ o: Options, logger: Logger, stop: StopSignal = StopSignal(), print: @escaping (String) -> Void = { Swift.print($0) }) throws -> Outcome {
+    public static func run(_ o: Options, logger: Logger, stop: StopSignal = StopSignal(), print: @escaping (String) -> Void = { Swift.print($0); fflush(stdout) }) throws -> Outcome {
         // Everything that can be wrong with the input is found before any work.
         let dataset = try Dataset(path: o.dataset)
         var config = try o.clusterConfig.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
