@@ -24,7 +24,6 @@ public final class CoordinatorEngine: @unchecked Sendable {
         let identity: Data
         var info: Ready
         var lastSeen = now()
-        var lastSent = 0.0
         var idleSince = now()
         var inFlight: [(job: UInt64, unit: Int)] = []
         var contexts: Set<UInt64> = []

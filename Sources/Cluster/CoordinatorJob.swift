@@ -19,13 +19,12 @@ final class ImageWork {
     var fewShot: [[Float]]?
     var error: String?
 
-    init(index: Int, pixels: Data, units: Int, windowsPerScale: [Int], fewShot: Bool, cells: Int) {
+    init(index: Int, pixels: Data, units: Int, windowsPerScale: [Int], fewShot: Bool) {
         self.index = index
         self.pixels = pixels
         remaining = units
         zeroShot = windowsPerScale.map { [Float](repeating: .nan, count: $0) }
         if fewShot {
-            fewShotPatches = nil
             self.fewShot = windowsPerScale.map { [Float](repeating: .nan, count: $0) }
         }
     }
@@ -104,8 +103,7 @@ final class CoordinatorJob {
                 start += count
             }
         }
-        images[index] = ImageWork(index: index, pixels: pixels, units: units.count, windowsPerScale: windowsPerScale,
-                                  fewShot: fewShot, cells: gridSize * gridSize)
+        images[index] = ImageWork(index: index, pixels: pixels, units: units.count, windowsPerScale: windowsPerScale, fewShot: fewShot)
         pending += units
     }
 

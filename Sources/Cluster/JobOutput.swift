@@ -30,7 +30,7 @@ public final class JobOutput: SubmitSink {
 
     public func note(_ message: String) { noteSink(message) }
 
-    public func image(_ item: DatasetItem, score: Float?, map: [Float]?, error: String?) throws {
+    public func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
         var row = ImageResult(image: item.relativePath, score: score, label: item.label, map: nil, error: error)
         if let error {
             row.score = nil
@@ -41,7 +41,7 @@ public final class JobOutput: SubmitSink {
             if let map {
                 if saveMaps {
                     row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
-                    if let picture = try? ImageLoader.load(path: item.url.path) {
+                    if let picture {
                         try writer.saveOverlay(map, width: imageSize, height: imageSize, over: picture, for: item.relativePath)
                     }
                 }

@@ -30,8 +30,9 @@ public struct SubmitJob: Sendable {
 public protocol SubmitSink: AnyObject {
     /// The job was accepted: the model's input size is now known.
     func accepted(_ accepted: Accepted)
-    /// One image answered: a score and, when asked, its map [S, S]; or an error.
-    func image(_ item: DatasetItem, score: Float?, map: [Float]?, error: String?) throws
+    /// One image answered: a score and, when asked, its map [S, S] and the decoded picture
+    /// (kept from sending, for overlays); or an error.
+    func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws
     func note(_ message: String)
 }
 
@@ -74,6 +75,7 @@ public final class SubmitClient {
         var next = 0           // next item to send
         var outstanding = 0    // sent, not yet answered
         var preprocess: CLIPPreprocess?
+        var pictures: [Int: RGBImage] = [:]  // decoded images awaiting their map (--save-maps), within the credit
         let started = now()
 
         func sendHeartbeat() throws {
@@ -96,8 +98,9 @@ public final class SubmitClient {
                         let pixels = pre(image)
                         try socket.send(WireMessage(.image, ImageItem(job: a.job, index: index, reference: false), blobs: [FloatBlob.encode(pixels)]).frames)
                         outstanding += 1
+                        if job.saveMaps { pictures[index] = image }
                     } catch {
-                        try sink.image(item, score: nil, map: nil, error: "\(error)")
+                        try sink.image(item, score: nil, map: nil, picture: nil, error: "\(error)")
                         try socket.send(WireMessage(.image, ImageItem(job: a.job, index: index, reference: false, skipped: true)).frames)
                     }
                     try sendHeartbeat()
@@ -147,7 +150,8 @@ public final class SubmitClient {
                 if outcome.error == nil, wantMaps, let s = accepted?.imageSize {
                     map = try message.floats(0, count: s * s)
                 }
-                try sink.image(job.items[outcome.index], score: outcome.score, map: map, error: outcome.error)
+                let picture = pictures.removeValue(forKey: outcome.index)
+                try sink.image(job.items[outcome.index], score: outcome.score, map: map, picture: picture, error: outcome.error)
             case .jobDone:
                 var summary = try message.decode(JobSummary.self)
                 if let error = summary.error { throw SubmitError("job failed: \(error)") }

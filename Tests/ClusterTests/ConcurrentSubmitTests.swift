@@ -13,18 +13,15 @@ final class ConcurrentSubmitTests: XCTestCase {
         var scores: [String: Float] = [:]
         func accepted(_ accepted: Accepted) {}
         func note(_ message: String) {}
-        func image(_ item: DatasetItem, score: Float?, map: [Float]?, error: String?) throws {
+        func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
             lock.lock(); defer { lock.unlock() }
             if let score { scores[item.relativePath] = score }
         }
     }
 
     func testTwoJobsAtOnce() throws {
-        let modelJSON = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
-        let weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
-        let config = try ModelConfig.load(modelJSON)
-        let model = try CLIPModel(config: config, weightsPath: weights)
-        let fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weights)
+        let tiny = try TinyFixtureModel()
+        let model = tiny.model, fingerprint = tiny.fingerprint
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let cluster = try EmbeddedCluster(model: model, fingerprint: fingerprint, workers: 2, gemm: try OpenBLASBackend(threads: 1), logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Cluster
+import Protocol
 import WinCLIP
 
 /// A fresh folder under the system temp dir, removed when the test ends.
@@ -35,5 +36,20 @@ func hexBytes(_ hex: String) -> [UInt8] {
     let digits = Array(hex.utf8)
     return stride(from: 0, to: digits.count - 1, by: 2).map { i in
         UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16)!
+    }
+}
+
+/// The tiny fixture model (tiny-vit-48) as the cluster tests run it.
+struct TinyFixtureModel {
+    let jsonPath = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
+    let weightsPath = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
+    let config: ModelConfig
+    let model: CLIPModel
+    let fingerprint: String
+
+    init() throws {
+        config = try ModelConfig.load(jsonPath)
+        model = try CLIPModel(config: config, weightsPath: weightsPath)
+        fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weightsPath)
     }
 }

@@ -12,17 +12,14 @@ final class WorkerFailureTests: XCTestCase {
         var rows: [String: (score: Float?, error: String?)] = [:]
         func accepted(_ accepted: Accepted) {}
         func note(_ message: String) {}
-        func image(_ item: DatasetItem, score: Float?, map: [Float]?, error: String?) throws {
+        func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
             rows[item.relativePath] = (score, error)
         }
     }
 
     func testUnitOfADeadWorkerIsRequeued() throws {
-        let modelJSON = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
-        let weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
-        let config = try ModelConfig.load(modelJSON)
-        let model = try CLIPModel(config: config, weightsPath: weights)
-        let fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weights)
+        let tiny = try TinyFixtureModel()
+        let config = tiny.config, model = tiny.model, fingerprint = tiny.fingerprint
         var logger = Logger(label: "test")
         logger.logLevel = .critical
 

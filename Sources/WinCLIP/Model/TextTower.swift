@@ -45,24 +45,8 @@ public struct TextTower: Sendable {
                 .forward(xp.baseAddress!, batch: batch, gemm: gemm)
         }
         // ln_final on each end token, then the projection.
-        var pooled = [Float](repeating: 0, count: tokenIDs.count * w)
-        x.withUnsafeBufferPointer { xp in
-            pooled.withUnsafeMutableBufferPointer { pp in
-                for n in 0..<tokenIDs.count {
-                    let last = batch.starts[n] + lengths[n] - 1
-                    Kernels.layerNorm(xp.baseAddress! + last * w, pp.baseAddress! + n * w, rows: 1, width: w, weights.lnFinal)
-                }
-            }
-        }
-        var out = [Float](repeating: 0, count: tokenIDs.count * e)
-        pooled.withUnsafeBufferPointer { pp in
-            weights.projection.withUnsafeBufferPointer { proj in
-                out.withUnsafeMutableBufferPointer { op in
-                    gemm.gemm(transA: false, transB: false, m: tokenIDs.count, n: e, k: w, alpha: 1,
-                              a: pp.baseAddress!, lda: w, b: proj.baseAddress!, ldb: e, beta: 0, c: op.baseAddress!, ldc: e)
-                }
-            }
-        }
-        return out
+        let ends = (0..<tokenIDs.count).map { batch.starts[$0] + lengths[$0] - 1 }
+        return normalizeAndProject(x, rows: ends, width: w, norm: weights.lnFinal,
+                                   projection: weights.projection, embedDim: e, gemm: gemm)
     }
 }

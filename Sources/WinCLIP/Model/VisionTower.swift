@@ -86,25 +86,8 @@ public struct VisionTower: Sendable {
 
     /// ln_post and the projection of the given rows of a transformer output: [rows.count, E].
     public func pool(_ x: [Float], rows: [Int], gemm: MatMulBackend) -> [Float] {
-        let w = config.width, e = embedDim
-        var pooled = [Float](repeating: 0, count: rows.count * w)
-        x.withUnsafeBufferPointer { xp in
-            pooled.withUnsafeMutableBufferPointer { pp in
-                for (i, r) in rows.enumerated() {
-                    Kernels.layerNorm(xp.baseAddress! + r * w, pp.baseAddress! + i * w, rows: 1, width: w, weights.lnPost)
-                }
-            }
-        }
-        var embeddings = [Float](repeating: 0, count: rows.count * e)
-        pooled.withUnsafeBufferPointer { pp in
-            weights.projection.withUnsafeBufferPointer { proj in
-                embeddings.withUnsafeMutableBufferPointer { out in
-                    gemm.gemm(transA: false, transB: false, m: rows.count, n: e, k: w, alpha: 1,
-                              a: pp.baseAddress!, lda: w, b: proj.baseAddress!, ldb: e, beta: 0, c: out.baseAddress!, ldc: e)
-                }
-            }
-        }
-        return embeddings
+        normalizeAndProject(x, rows: rows, width: config.width, norm: weights.lnPost,
+                            projection: weights.projection, embedDim: embedDim, gemm: gemm)
     }
 
     /// Packed token sequences from ln_pre onward: the projected first token of every sequence
