@@ -3,17 +3,22 @@ import Foundation
 import Logging
 import WinCLIP
 
-/// Times the image tower on random weights and compares it with the GEMM ceiling measured in
-/// the same run (never an absolute number alone: these machines are shared and noisy).
+extension Precision: ExpressibleByArgument {}
+
+/// Times the image tower and the text setup on random weights and compares them with the GEMM
+/// ceiling measured in the same run (never an absolute number alone: these machines are shared
+/// and noisy).
 @main
 struct WinCLIPBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winclip-bench",
-        abstract: "Benchmark the CLIP image tower (full pass and WinCLIP window passes) against the GEMM ceiling.",
+        abstract: "Benchmark the CLIP towers (full pass, WinCLIP window passes, text setup) against the GEMM ceiling.",
         discussion: """
-        Builds the model with random weights (no download), times one full image pass and the \
-        sliding-window passes of WinCLIP's scales, counts the GEMM work actually done, and \
-        prints GFLOP/s next to the sgemm ceiling measured on the same machine in the same run.
+        Builds the model with random weights (no download), times one full image pass, the \
+        sliding-window passes of WinCLIP's scales (independent windows) and the text setup \
+        (the 231 prompts of anomalib's ensemble), counts the GEMM work actually done, and \
+        prints GFLOP/s as a fraction of the ceiling: the linear-layer product of the largest \
+        window-pass shape, at the same precision, on the same machine, in the same run.
         """)
 
     @Option(help: "Model config: a built-in name or an open_clip JSON path.")
@@ -28,16 +33,23 @@ struct WinCLIPBench: ParsableCommand {
     @Option(help: "Window scales, comma-separated.")
     var scales = "2,3"
 
+    @Option(help: "Linear layers in fp32 (OpenBLAS) or bf16 (oneDNN; needs AVX512_BF16 or AMX).")
+    var precision = Precision.fp32
+
     func run() throws {
         var logger = Logger(label: "winclip-bench")
         logger.logLevel = .info
-        let blas = try OpenBLASBackend(threads: threads, logger: logger)
+        let backend: MatMulBackend
+        do { backend = try precision.makeBackend(threads: threads, logger: logger) } catch let error as PrecisionUnavailable {
+            throw ValidationError(error.description)
+        }
         let config = try ModelConfig.load(modelConfig)
         let scaleList = scales.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         print("model \(config.name): image \(config.vision.imageSize), grid \(config.vision.gridSize), width \(config.vision.width), \(config.vision.layers) layers")
-        print("BLAS: \(blas.status.core) core, \(threads) thread(s) [\(blas.status.reason)]")
+        print("CPU: \(cpuModel()) [\(CPUFeatures.current.summary)]")
+        print("precision \(precision): \(backend.name), \(threads) thread(s)")
 
-        // The ceiling: the largest window-pass GEMM shape (rows x mlp x width), best of 5.
+        // The ceiling: the linear layer of the largest window-pass shape (rows x mlp x width).
         let w = config.vision.width, mlp = config.vision.mlpWidth
         let grid = config.vision.gridSize
         var rows = config.vision.tokens
@@ -45,79 +57,130 @@ struct WinCLIPBench: ParsableCommand {
             let positions = grid - scale + 1
             rows = max(rows, positions * positions * (scale * scale + 1))
         }
-        let ceiling = gemmCeiling(blas, m: rows, n: mlp, k: w)
-        print(String(format: "GEMM ceiling: %.1f GFLOP/s (sgemm %dx%dx%d, best of 5)", ceiling, rows, mlp, w))
-
+        // Sampled before and after every section and the best kept, so that a busy moment on
+        // a shared machine does not lower the ceiling; the table is printed at the end.
+        var ceilingInput = CeilingInput(m: rows, n: mlp, k: w)
+        var ceiling = ceilingInput.sample(backend, runs: 5)
         print("building random weights...")
         let model = CLIPModel(config: config, weights: .random(config: config, seed: 7))
-        let counter = CountingBackend(blas)
+        let counter = CountingBackend(backend)
         let s = config.vision.imageSize
         var rng = SystemRandomNumberGenerator()
         let pixels = (0..<(3 * s * s)).map { _ in Float.random(in: -2...2, using: &rng) }
 
-        var total = (seconds: 0.0, flops: 0.0)
-        func report(_ label: String, _ body: () -> Void) {
+        var table: [(label: String, timing: Timing)] = []
+        /// Runs `body` once to warm up and count its FLOPs, then `repeats` times; the best time.
+        func measure(_ label: String, _ body: () throws -> Void) rethrows -> Timing {
             counter.reset()
-            body()  // warm-up, and the FLOP count of one run
+            try body()
             let flops = counter.flops
-            var best = Double.infinity
+            var best = Timing(seconds: .infinity, cpuSeconds: 0, flops: flops)
             for _ in 0..<max(repeats, 1) {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                let c0 = Self.processCPUSeconds(), t0 = DispatchTime.now().uptimeNanoseconds
+                try body()
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if seconds < best.seconds { best = Timing(seconds: seconds, cpuSeconds: Self.processCPUSeconds() - c0, flops: flops) }
             }
-            total.seconds += best
-            total.flops += flops
-            let rate = flops / best / 1e9
-            print(label.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.3f s  %7.1f GFLOP  %6.1f GFLOP/s  %5.2f of ceiling", best, flops / 1e9, rate, rate / ceiling))
+            table.append((label, best))
+            ceiling = ceiling.best(ceilingInput.sample(backend, runs: 2))
+            return best
         }
+
         var tokens: [Float] = []
-        report("full image pass (\(config.vision.tokens) tok)") {
+        let full = measure("full image pass (\(config.vision.tokens) tok)") {
             tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: counter)
             _ = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: config.vision.tokens), keepTokens: true, gemm: counter)
         }
+        var image = full
         for scale in scaleList {
             let masks = try WindowMasks(gridSize: config.vision.gridSize, kernelSize: scale)
-            var packed: [Float] = []
-            packed.reserveCapacity(masks.count * masks.sequenceLength * w)
-            for window in masks.windows {
-                packed += tokens[0..<w]
-                for p in window { packed += tokens[((p + 1) * w)..<((p + 2) * w)] }
-            }
-            report("windows k=\(scale) (\(masks.count)x\(masks.sequenceLength) tok)") {
-                _ = model.vision.encodeSequences(packed, batch: .uniform(count: masks.count, length: masks.sequenceLength), gemm: counter)
+            let encoder = WindowEncoder(vision: model.vision, masks: masks, attention: .withinWindow)
+            image = image + measure("windows k=\(scale) (\(masks.count)x\(masks.sequenceLength) tok)") {
+                _ = encoder.encode(tokens: tokens, images: 1, gemm: counter)
             }
         }
-        let rate = total.flops / total.seconds / 1e9
-        defer {
-            // Text setup: the 231 prompts of anomalib's ensemble through the text tower.
-            if let scorer = try? WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scaleList)) {
-                counter.reset()
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try? scorer.textEmbeddings(className: "transistor", gemm: counter)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                print("text setup (231 prompts)".padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.3f s  %7.1f GFLOP  %6.1f GFLOP/s  %5.2f of ceiling", seconds, counter.flops / 1e9, counter.flops / seconds / 1e9, counter.flops / seconds / 1e9 / ceiling))
-            }
+        table.append(("one WinCLIP image", image))
+
+        // Text setup: the 231 prompts of anomalib's ensemble through the text tower (a new
+        // scorer each time: it caches the class's embeddings).
+        let tokenizer = try SimpleTokenizer()
+        _ = try measure("text setup (231 prompts)") {
+            let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scaleList), tokenizer: tokenizer)
+            _ = try scorer.textEmbeddings(className: "transistor", gemm: counter)
         }
-        print("one WinCLIP image".padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.3f s  %7.1f GFLOP  %6.1f GFLOP/s  %5.2f of ceiling", total.seconds, total.flops / 1e9, rate, rate / ceiling))
+
+        let ceilingRate = ceiling.flops / ceiling.seconds / 1e9
+        print(String(format: "GEMM ceiling: %.1f GFLOP/s (%@ linear %dx%dx%d, best of all samples)", ceilingRate, precision.rawValue, rows, mlp, w))
+        print("""
+            fraction: GFLOP/s over the ceiling's. busy: process CPU time / (wall time x threads); \
+            below about 0.95 other processes shared the cores, and the cpu-time fraction (the same \
+            ratio with CPU time in place of wall time) is the steadier figure.
+            """)
+        print("".padding(toLength: 30, withPad: " ", startingAt: 0) + "  seconds    GFLOP  GFLOP/s  fraction  busy  cpu-time fraction")
+        for (label, t) in table {
+            let rate = t.flops / t.seconds / 1e9
+            print(label.padding(toLength: 30, withPad: " ", startingAt: 0)
+                + String(format: "%9.3f %8.1f %8.1f %9.2f %5.2f %9.2f", t.seconds, t.flops / 1e9, rate, rate / ceilingRate,
+                         t.cpuSeconds / t.seconds / Double(threads), (t.flops / t.cpuSeconds) / (ceiling.flops / ceiling.cpuSeconds)))
+        }
+        print(String(format: "images/s: %.3f (%.2f s per image, segmentation, %@)", 1 / image.seconds, image.seconds, precision.rawValue))
     }
 
-    func gemmCeiling(_ gemm: MatMulBackend, m: Int, n: Int, k: Int) -> Double {
-        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
-        var c = [Float](repeating: 0, count: m * n)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            a.withUnsafeBufferPointer { ap in
-                b.withUnsafeBufferPointer { bp in
-                    c.withUnsafeMutableBufferPointer { cp in
-                        gemm.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: ap.baseAddress!, lda: k,
-                                  b: bp.baseAddress!, ldb: k, beta: 0, c: cp.baseAddress!, ldc: n)
-                    }
+    struct Timing {
+        var seconds: Double
+        var cpuSeconds: Double
+        var flops: Double
+        /// The shorter wall time and the shorter CPU time of two timings of the same work.
+        func best(_ other: Timing) -> Timing {
+            Timing(seconds: min(seconds, other.seconds), cpuSeconds: min(cpuSeconds, other.cpuSeconds), flops: flops)
+        }
+        static func + (a: Timing, b: Timing) -> Timing {
+            Timing(seconds: a.seconds + b.seconds, cpuSeconds: a.cpuSeconds + b.cpuSeconds, flops: a.flops + b.flops)
+        }
+    }
+
+    /// The linear-layer product the ceiling is measured on, with its operands made once.
+    struct CeilingInput {
+        let m: Int
+        let x: [Float]
+        let weights: LinearWeights
+        var y: [Float]
+
+        init(m: Int, n: Int, k: Int) {
+            self.m = m
+            x = (0..<(m * k)).map { Float($0 % 17) / 17 - 0.5 }
+            weights = LinearWeights(weight: (0..<(n * k)).map { Float($0 % 13) / 13 - 0.5 }, bias: [Float](repeating: 0, count: n), outFeatures: n, inFeatures: k)
+            y = [Float](repeating: 0, count: m * n)
+        }
+
+        /// The fastest of `runs` products, after a warm-up (which also converts the weight, for
+        /// bf16); the least CPU time is kept separately.
+        mutating func sample(_ gemm: MatMulBackend, runs: Int) -> Timing {
+            let flops = 2 * Double(m) * Double(weights.outFeatures) * Double(weights.inFeatures)
+            var best = Timing(seconds: .infinity, cpuSeconds: .infinity, flops: flops)
+            for run in 0...runs {
+                let c0 = WinCLIPBench.processCPUSeconds(), t0 = DispatchTime.now().uptimeNanoseconds
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { gemm.linear(xp.baseAddress!, rows: m, weights: weights, into: $0.baseAddress!) }
+                }
+                if run > 0 {
+                    best = best.best(Timing(seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, cpuSeconds: WinCLIPBench.processCPUSeconds() - c0, flops: flops))
                 }
             }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            return best
         }
-        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    func cpuModel() -> String {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
 }

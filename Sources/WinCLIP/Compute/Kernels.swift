@@ -1,72 +1,61 @@
+import CKernels
 import Foundation
 
-/// Element-wise and row-wise kernels of the transformer (everything that is not a GEMM).
+/// The transformer's work outside the GEMMs, as Swift calls of the C kernels (Sources/CKernels,
+/// compiled per CPU with target_clones; Swift's SIMD types compile to baseline SSE here).
 enum Kernels {
+    enum Activation {
+        case none, gelu, quickGELU
+
+        var c: winclip_activation {
+            switch self {
+            case .none: winclip_activation_none
+            case .gelu: winclip_activation_gelu
+            case .quickGELU: winclip_activation_quick_gelu
+            }
+        }
+    }
+
     /// y[r, :] = LayerNorm(x[r, :]) * weight + bias, eps 1e-5 as torch.nn.LayerNorm; in place allowed.
     static func layerNorm(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ w: LayerNormWeights, eps: Float = 1e-5) {
         w.weight.withUnsafeBufferPointer { gamma in
             w.bias.withUnsafeBufferPointer { beta in
-                for r in 0..<rows {
-                    let xr = x + r * width, yr = y + r * width
-                    var sum: Double = 0
-                    for i in 0..<width { sum += Double(xr[i]) }
-                    let mean = sum / Double(width)
-                    var sq: Double = 0
-                    for i in 0..<width { let d = Double(xr[i]) - mean; sq += d * d }
-                    let rstd = Float(1 / (sq / Double(width) + Double(eps)).squareRoot())
-                    let m = Float(mean)
-                    for i in 0..<width { yr[i] = (xr[i] - m) * rstd * gamma[i] + beta[i] }
-                }
+                winclip_layer_norm(x, y, rows, width, gamma.baseAddress!, beta.baseAddress!, eps)
             }
         }
     }
 
-    /// Exact GELU, x * Phi(x) (torch.nn.GELU default).
-    static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752))
-        }
-    }
-
-    /// open_clip's QuickGELU, x * sigmoid(1.702 x).
-    static func quickGELU(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = v / (1 + expf(-1.702 * v))
-        }
-    }
-
-    /// x[r, :] += bias for every row.
-    static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, _ bias: UnsafePointer<Float>) {
-        for r in 0..<rows {
-            let xr = x + r * width
-            for i in 0..<width { xr[i] += bias[i] }
-        }
-    }
-
-    /// x += y (or x += gamma * y per column, for LayerScale).
-    static func addResidual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, width: Int, gamma: [Float]?) {
-        if let gamma {
-            gamma.withUnsafeBufferPointer { g in
-                for r in 0..<rows {
-                    let xr = x + r * width, yr = y + r * width
-                    for i in 0..<width { xr[i] += g[i] * yr[i] }
-                }
-            }
+    /// y[r, :] = act(y[r, :] + bias) in place, one pass (exact GELU as torch.nn.GELU, or
+    /// open_clip's QuickGELU x sigmoid(1.702 x)).
+    static func biasActivation(_ y: UnsafeMutablePointer<Float>, bias: [Float]?, rows: Int, width: Int, _ activation: Activation) {
+        if let bias {
+            bias.withUnsafeBufferPointer { winclip_bias_activation(y, $0.baseAddress!, rows, width, activation.c) }
         } else {
-            for i in 0..<(rows * width) { x[i] += y[i] }
+            winclip_bias_activation(y, nil, rows, width, activation.c)
         }
     }
 
-    /// Softmax of one row in place, over the first `valid` entries; entries past it become 0.
-    static func softmaxRow(_ s: UnsafeMutablePointer<Float>, count: Int, valid: Int) {
-        var mx = -Float.infinity
-        for j in 0..<valid { mx = max(mx, s[j]) }
-        var sum: Float = 0
-        for j in 0..<valid { let e = expf(s[j] - mx); s[j] = e; sum += e }
-        let inv = 1 / sum
-        for j in 0..<valid { s[j] *= inv }
-        for j in valid..<count { s[j] = 0 }
+    /// x += y + bias (or x += gamma * (y + bias) per column, for LayerScale), one pass.
+    static func biasResidual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, bias: [Float], rows: Int, width: Int, gamma: [Float]?) {
+        bias.withUnsafeBufferPointer { b in
+            if let gamma {
+                gamma.withUnsafeBufferPointer { winclip_bias_residual(x, y, b.baseAddress!, $0.baseAddress!, rows, width) }
+            } else {
+                winclip_bias_residual(x, y, b.baseAddress!, nil, rows, width)
+            }
+        }
+    }
+
+    /// Softmax of each row of s [rows, count] in place; causal rows keep entries 0...row.
+    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, count: Int, causal: Bool) {
+        winclip_softmax_rows(s, rows, count, causal ? 1 : 0)
+    }
+
+    /// Scaled dot-product attention of one short sequence, every head, with loops instead of
+    /// GEMM calls. qkv: [length, 3 heads headWidth] rows of [q | k | v]; out rows `outStride`
+    /// apart; scores: scratch of at least `length` floats.
+    static func attentionShort(qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, outStride: Int, length: Int, heads: Int,
+                               headWidth: Int, scale: Float, causal: Bool, scores: UnsafeMutablePointer<Float>) {
+        winclip_attention_short(qkv, out, outStride, length, heads, headWidth, scale, causal ? 1 : 0, scores)
     }
 }

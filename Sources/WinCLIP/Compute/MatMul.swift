@@ -1,7 +1,10 @@
-/// The one operation the model's heavy layers need: C = A op(B) (+ beta C), row-major.
+/// The operations the model's heavy layers need, row-major: a general GEMM and the linear
+/// layers' product with a model weight.
 ///
-/// Model code talks to this protocol only, so a second backend (oneDNN, bf16 on AMX) can be
-/// added without touching the forward passes.
+/// Model code talks to this protocol only. `linear` is separate from `gemm` because its right
+/// operand is a weight that stays the same for the life of the model, so a backend may convert
+/// it once (bf16 in oneDNN's layout, see `OneDNNBF16Backend`) and keep it in the weight's
+/// `PreparedWeights`.
 public protocol MatMulBackend: Sendable {
     var name: String { get }
     /// C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C, all row-major with leading dimensions.
@@ -9,6 +12,25 @@ public protocol MatMulBackend: Sendable {
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+    /// y [rows, out] = x [rows, in] W^T for a linear layer's weight W [out, in], without the
+    /// bias (the caller adds it in the next element-wise pass).
+    func linear(_ x: UnsafePointer<Float>, rows: Int, weights: LinearWeights, into y: UnsafeMutablePointer<Float>)
+    /// This backend in fp32 (itself when it is fp32). The text tower uses it: bf16 there moves
+    /// the zero-shot scores by up to 2e-3 (the temperature of 0.07 amplifies the text
+    /// embeddings' error), for a saving once per class.
+    var exact: MatMulBackend { get }
+}
+
+extension MatMulBackend {
+    public var exact: MatMulBackend { self }
+
+    /// The fp32 product through `gemm`.
+    public func linear(_ x: UnsafePointer<Float>, rows: Int, weights w: LinearWeights, into y: UnsafeMutablePointer<Float>) {
+        w.weight.withUnsafeBufferPointer { wp in
+            gemm(transA: false, transB: true, m: rows, n: w.outFeatures, k: w.inFeatures, alpha: 1,
+                 a: x, lda: w.inFeatures, b: wp.baseAddress!, ldb: w.inFeatures, beta: 0, c: y, ldc: w.outFeatures)
+        }
+    }
 }
 
 import CBLASLoader

@@ -14,7 +14,9 @@ public struct TextTower: Sendable {
     /// The mask is causal and pooling takes the token at the first maximum id (the end token),
     /// so every token after it cannot change the result: each prompt is computed only up to
     /// its end token, which is exact and saves most of the work on short prompts.
-    public func encode(tokenIDs: [[Int]], gemm: MatMulBackend) throws -> [Float] {
+    /// Always fp32 (`gemm.exact`): see `MatMulBackend.exact`.
+    public func encode(tokenIDs: [[Int]], gemm requested: MatMulBackend) throws -> [Float] {
+        let gemm = requested.exact
         let w = config.width, e = embedDim
         var lengths: [Int] = []
         for (n, ids) in tokenIDs.enumerated() {

@@ -40,32 +40,25 @@ struct TransformerStack {
         let wide = UnsafeMutablePointer<Float>.allocate(capacity: rows * max(3 * width, mlpWidth))
         let attended = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         defer { normed.deallocate(); wide.deallocate(); attended.deallocate() }
+        let activation: Kernels.Activation = quickGELU ? .quickGELU : .gelu
         for block in blocks {
             // x = x + attn(ln_1(x))
             Kernels.layerNorm(x, normed, rows: rows, width: width, block.ln1)
-            linear(normed, rows: rows, block.attnIn, into: wide, gemm: gemm)  // qkv [rows, 3 width]
+            gemm.linear(normed, rows: rows, weights: block.attnIn, into: wide)  // qkv [rows, 3 width]
+            Kernels.biasActivation(wide, bias: block.attnIn.bias, rows: rows, width: 3 * width, .none)
             attention(qkv: wide, out: attended, batch: batch, gemm: gemm)
-            linear(attended, rows: rows, block.attnOut, into: normed, gemm: gemm)
-            Kernels.addResidual(x, normed, rows: rows, width: width, gamma: block.ls1)
+            gemm.linear(attended, rows: rows, weights: block.attnOut, into: normed)
+            Kernels.biasResidual(x, normed, bias: block.attnOut.bias, rows: rows, width: width, gamma: block.ls1)
             // x = x + mlp(ln_2(x))
             Kernels.layerNorm(x, normed, rows: rows, width: width, block.ln2)
-            linear(normed, rows: rows, block.fc, into: wide, gemm: gemm)  // [rows, mlp]
-            if quickGELU { VectorMath.quickGELU(wide, count: rows * mlpWidth) } else { VectorMath.gelu(wide, count: rows * mlpWidth) }
-            linear(wide, rows: rows, block.proj, into: normed, gemm: gemm)
-            Kernels.addResidual(x, normed, rows: rows, width: width, gamma: block.ls2)
+            gemm.linear(normed, rows: rows, weights: block.fc, into: wide)  // [rows, mlp]
+            Kernels.biasActivation(wide, bias: block.fc.bias, rows: rows, width: mlpWidth, activation)
+            gemm.linear(wide, rows: rows, weights: block.proj, into: normed)
+            Kernels.biasResidual(x, normed, bias: block.proj.bias, rows: rows, width: width, gamma: block.ls2)
         }
     }
 
-    /// y [rows, out] = x [rows, in] W^T + b.
-    func linear(_ x: UnsafePointer<Float>, rows: Int, _ w: LinearWeights, into y: UnsafeMutablePointer<Float>, gemm: MatMulBackend) {
-        w.weight.withUnsafeBufferPointer { wp in
-            gemm.gemm(transA: false, transB: true, m: rows, n: w.outFeatures, k: w.inFeatures, alpha: 1,
-                      a: x, lda: w.inFeatures, b: wp.baseAddress!, ldb: w.inFeatures, beta: 0, c: y, ldc: w.outFeatures)
-        }
-        w.bias.withUnsafeBufferPointer { Kernels.addBias(y, rows: rows, width: w.outFeatures, $0.baseAddress!) }
-    }
-
-    /// Scaled dot-product attention per sequence and head; qkv rows hold [q | k | v].
+    /// Scaled dot-product attention per sequence and head; qkv rows hold [q | k | v] (biases added).
     func attention(qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: SequenceBatch, gemm: MatMulBackend) {
         let headWidth = width / heads
         let stride = 3 * width
@@ -74,43 +67,27 @@ struct TransformerStack {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest * longest)
         defer { scores.deallocate() }
         for (start, length) in zip(batch.starts, batch.lengths) where length > 0 {
+            if length <= Self.shortSequence {
+                // Short sequences (windows, most prompts): plain loops beat GEMM call overhead.
+                Kernels.attentionShort(qkv: qkv + start * stride, out: out + start * width, outStride: width, length: length,
+                                       heads: heads, headWidth: headWidth, scale: scale, causal: causal, scores: scores)
+                continue
+            }
             for h in 0..<heads {
                 let q = qkv + start * stride + h * headWidth
                 let k = q + width
                 let v = q + 2 * width
                 let o = out + start * width + h * headWidth
-                if length > 24 {
-                    // scores [L, L] = scale * q_h k_h^T; out_h [L, hd] = P v_h
-                    gemm.gemm(transA: false, transB: true, m: length, n: length, k: headWidth, alpha: scale,
-                              a: q, lda: stride, b: k, ldb: stride, beta: 0, c: scores, ldc: length)
-                    for i in 0..<length {
-                        Kernels.softmaxRow(scores + i * length, count: length, valid: causal ? i + 1 : length)
-                    }
-                    gemm.gemm(transA: false, transB: false, m: length, n: headWidth, k: length, alpha: 1,
-                              a: scores, lda: length, b: v, ldb: stride, beta: 0, c: o, ldc: width)
-                } else {
-                    // Short sequences (windows): plain loops beat GEMM call overhead.
-                    for i in 0..<length {
-                        let qi = q + i * stride
-                        let valid = causal ? i + 1 : length
-                        let s = scores + i * length
-                        for j in 0..<valid {
-                            let kj = k + j * stride
-                            var dot: Float = 0
-                            for d in 0..<headWidth { dot += qi[d] * kj[d] }
-                            s[j] = dot * scale
-                        }
-                        Kernels.softmaxRow(s, count: length, valid: valid)
-                        let oi = o + i * width
-                        for d in 0..<headWidth { oi[d] = 0 }
-                        for j in 0..<valid {
-                            let p = s[j]
-                            let vj = v + j * stride
-                            for d in 0..<headWidth { oi[d] += p * vj[d] }
-                        }
-                    }
-                }
+                // scores [L, L] = scale * q_h k_h^T; out_h [L, hd] = P v_h
+                gemm.gemm(transA: false, transB: true, m: length, n: length, k: headWidth, alpha: scale,
+                          a: q, lda: stride, b: k, ldb: stride, beta: 0, c: scores, ldc: length)
+                Kernels.softmaxRows(scores, rows: length, count: length, causal: causal)
+                gemm.gemm(transA: false, transB: false, m: length, n: headWidth, k: length, alpha: 1,
+                          a: scores, lda: length, b: v, ldb: stride, beta: 0, c: o, ldc: width)
             }
         }
     }
+
+    /// Sequences up to this length take the loop kernel instead of two GEMMs per head.
+    static let shortSequence = 24
 }

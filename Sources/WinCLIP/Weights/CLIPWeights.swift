@@ -16,6 +16,16 @@ public struct LinearWeights: Sendable {
     public let bias: [Float]
     public let outFeatures: Int
     public let inFeatures: Int
+    /// Backend-specific forms of `weight` (bf16 for oneDNN), made on first use.
+    public let prepared = PreparedWeights()
+
+    public init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int) {
+        precondition(weight.count == outFeatures * inFeatures && bias.count == outFeatures, "linear weights must be [\(outFeatures), \(inFeatures)] and [\(outFeatures)]")
+        self.weight = weight
+        self.bias = bias
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+    }
 }
 
 /// One open_clip `ResidualAttentionBlock`.

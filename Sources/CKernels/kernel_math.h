@@ -1,4 +1,7 @@
-#include "winclip_kernels.h"
+// Branch-free exp and erf for the element-wise kernels (static inline: every kernel file
+// compiles them into its own per-CPU clones).
+#ifndef WINCLIP_KERNEL_MATH_H
+#define WINCLIP_KERNEL_MATH_H
 
 #include <stdint.h>
 #include <string.h>
@@ -39,18 +42,4 @@ static inline float erf_approx(float x) {
     return x < 0 ? -r : r;
 }
 
-__attribute__((target_clones("avx512f", "avx2,fma", "default")))
-void winclip_gelu(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + erf_approx(v * 0.70710678118654752f));
-    }
-}
-
-__attribute__((target_clones("avx512f", "avx2,fma", "default")))
-void winclip_quick_gelu(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = v / (1.0f + exp_approx(-1.702f * v));
-    }
-}
+#endif
