@@ -72,9 +72,10 @@ static inline void softmax_prefix(float *s, size_t count, size_t valid) {
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void winclip_softmax_rows(float *s, size_t rows, size_t count, int causal) {
+void winclip_softmax_rows(float *s, size_t rows, size_t count, size_t first_row, int causal) {
     for (size_t r = 0; r < rows; r++) {
-        size_t valid = causal && r + 1 < count ? r + 1 : count;
+        size_t row = first_row + r;
+        size_t valid = causal && row + 1 < count ? row + 1 : count;
         softmax_prefix(s + r * count, count, valid);
     }
 }

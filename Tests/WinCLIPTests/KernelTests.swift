@@ -95,6 +95,10 @@ final class KernelTests: XCTestCase {
                     XCTAssertEqual(Double(s[i * n + j]), e, accuracy: 1e-6, "row \(i) entry \(j) causal \(causal)")
                 }
             }
+            // Rows 5... alone (a thread's share) give the same rows.
+            var part = Array(s0[(5 * n)...])
+            Kernels.softmaxRows(&part, rows: n - 5, count: n, firstRow: 5, causal: causal)
+            XCTAssertEqual(part, Array(s[(5 * n)...]))
         }
     }
 

@@ -27,9 +27,9 @@ void winclip_bias_residual(float *x, const float *y, const float *bias, const fl
 /// variance accumulated in double; x == y allowed.
 void winclip_layer_norm(const float *x, float *y, size_t rows, size_t width, const float *gamma, const float *beta, float eps);
 
-/// Softmax of each row of s [rows, count] in place. Causal: row i keeps entries 0...i and
-/// the rest become 0 (row i of a causal attention).
-void winclip_softmax_rows(float *s, size_t rows, size_t count, int causal);
+/// Softmax of each row of s [rows, count] in place. Causal: the rows are rows first_row... of
+/// a causal attention, and row i keeps entries 0...i, the rest becoming 0.
+void winclip_softmax_rows(float *s, size_t rows, size_t count, size_t first_row, int causal);
 
 /// Scaled dot-product attention of one short sequence (every head), with plain loops instead
 /// of GEMM calls. qkv: [length, 3 width] rows of [q | k | v]; out: [length, width] with rows

@@ -28,6 +28,7 @@ public final class CountingBackend: MatMulBackend, @unchecked Sendable {
 
     /// The inner backend's fp32 form, counted into the same total.
     public var exact: MatMulBackend { CountingBackend(inner.exact, tally: tally) }
+    public var parallelism: Int { inner.parallelism }
 
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,

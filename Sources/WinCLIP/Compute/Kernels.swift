@@ -46,9 +46,10 @@ enum Kernels {
         }
     }
 
-    /// Softmax of each row of s [rows, count] in place; causal rows keep entries 0...row.
-    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, count: Int, causal: Bool) {
-        winclip_softmax_rows(s, rows, count, causal ? 1 : 0)
+    /// Softmax of each row of s [rows, count] in place. Causal: they are rows firstRow... of a
+    /// causal attention, and row i keeps entries 0...i.
+    static func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, count: Int, firstRow: Int = 0, causal: Bool) {
+        winclip_softmax_rows(s, rows, count, firstRow, causal ? 1 : 0)
     }
 
     /// Scaled dot-product attention of one short sequence, every head, with loops instead of

@@ -19,10 +19,13 @@ public protocol MatMulBackend: Sendable {
     /// the zero-shot scores by up to 2e-3 (the temperature of 0.07 amplifies the text
     /// embeddings' error), for a saving once per class.
     var exact: MatMulBackend { get }
+    /// Threads each product uses; the model splits its element-wise work over as many.
+    var parallelism: Int { get }
 }
 
 extension MatMulBackend {
     public var exact: MatMulBackend { self }
+    public var parallelism: Int { 1 }
 
     /// The fp32 product through `gemm`.
     public func linear(_ x: UnsafePointer<Float>, rows: Int, weights w: LinearWeights, into y: UnsafeMutablePointer<Float>) {
@@ -40,6 +43,8 @@ import Logging
 public struct OpenBLASBackend: MatMulBackend {
     public let status: OpenBLAS.Status
     public var name: String { "openblas-\(status.core)" }
+    /// OpenBLAS's thread count (one setting per process).
+    public var parallelism: Int { OpenBLAS.threads }
 
     public init(threads: Int? = nil, logger: Logger? = nil) throws {
         status = try OpenBLAS.load(logger: logger)

@@ -132,6 +132,7 @@ public struct OneDNNBF16Backend: MatMulBackend {
     public let threads: Int
     public var name: String { "onednn-bf16-\(status.isa)" }
     public var exact: MatMulBackend { fp32 }
+    public var parallelism: Int { threads }
 
     private static let preparedKey = "onednn-bf16"
 

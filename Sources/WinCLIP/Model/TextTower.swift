@@ -6,6 +6,7 @@ public struct TextTower: Sendable {
     public let embedDim: Int
     let weights: TextWeights
     let quickGELU: Bool
+    let workspaces = TransformerWorkspacePool()
 
     public struct InputError: Error, CustomStringConvertible { public let description: String }
 
@@ -43,7 +44,7 @@ public struct TextTower: Sendable {
                     }
                 }
             }
-            TransformerStack(blocks: weights.blocks, width: w, heads: config.heads, quickGELU: quickGELU, causal: true)
+            TransformerStack(blocks: weights.blocks, width: w, heads: config.heads, quickGELU: quickGELU, causal: true, workspaces: workspaces)
                 .forward(xp.baseAddress!, batch: batch, gemm: gemm)
         }
         // ln_final on each end token, then the projection.

@@ -8,9 +8,10 @@ public struct VisionTower: Sendable {
     public let embedDim: Int
     let weights: VisionWeights
     let quickGELU: Bool
+    let workspaces = TransformerWorkspacePool()
 
     var stack: TransformerStack {
-        TransformerStack(blocks: weights.blocks, width: config.width, heads: config.heads, quickGELU: quickGELU, causal: false)
+        TransformerStack(blocks: weights.blocks, width: config.width, heads: config.heads, quickGELU: quickGELU, causal: false, workspaces: workspaces)
     }
 
     /// The result of an image pass.
