@@ -40,6 +40,10 @@ public enum OneDNN {
     }
 
     private static func open() -> Result<Status, PrecisionUnavailable> {
+        // oneDNN's OpenMP threads spin after each product by default, taking the cores from
+        // OpenBLAS (attention) and the element-wise kernels that run between products: with 2
+        // threads that halved the speed of a pass. libgomp reads this when it is loaded, below.
+        if ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil { setenv("OMP_WAIT_POLICY", "PASSIVE", 1) }
         var message = [CChar](repeating: 0, count: 512)
         let rc = withArrayOfCStrings(libraryPaths) { winclip_dnnl_open($0, &message, message.count) }
         guard rc == 0 else { return .failure(PrecisionUnavailable(description: "--precision bf16: " + String(cString: message))) }
