@@ -115,18 +115,22 @@ int winclip_dnnl_isa_has_bf16(void) {
     return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
 }
 
-// Matmul primitives of one weight, one per row count m (the shapes a model uses are few).
+// One weight in bf16: the blocked layouts the matmul primitives asked for (one in practice:
+// for oneDNN 2.6's brgemm matmul the layout depends on n, k and the ISA, not on m) and the
+// primitives, one per row count m (the shapes a model uses are few).
+#define LAYOUTS 4
 #define PRIMITIVE_SLOTS 32
 struct winclip_dnnl_weights {
     int64_t n, k;
-    dnnl_memory_desc_t layout;  // bf16 [k, n] in the blocked layout the matmul chose
-    void *data;
     pthread_mutex_t lock;
+    int layout_count;
+    struct { dnnl_memory_desc_t md; void *data; } layouts[LAYOUTS];
     int count;
-    struct { int64_t m; dnnl_primitive_t primitive; size_t scratchpad; } slots[PRIMITIVE_SLOTS];
+    struct { int64_t m; dnnl_primitive_t primitive; size_t scratchpad; int layout; } slots[PRIMITIVE_SLOTS];
 };
 
-// The matmul descriptor for y [m, n] f32 = x [m, k] bf16 * W [k, n] bf16 in `layout`.
+// The matmul descriptor for y [m, n] f32 = x [m, k] bf16 * W [k, n] bf16 in `layout` (NULL:
+// the layout oneDNN prefers).
 static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, int64_t m, int64_t n, int64_t k, const dnnl_memory_desc_t *layout) {
     dnnl_memory_desc_t src, weights, dst;
     dnnl_dims_t src_dims = {m, k}, src_strides = {k, 1}, w_dims = {k, n}, dst_dims = {m, n}, dst_strides = {n, 1};
@@ -152,11 +156,41 @@ static int execute(dnnl_primitive_t primitive, int count, const dnnl_exec_arg_t 
     return s == dnnl_success ? 0 : -1;
 }
 
-winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64_t k, char *implementation,
+// Converts the fp32 weight w [n, k] (row-major, i.e. W^T [k, n] with strides (1, k)) into
+// `layout` (bf16); returns the index of the stored layout or -1. Called with w->lock held.
+static int add_layout(winclip_dnnl_weights *w, const float *weight, const dnnl_memory_desc_t *layout) {
+    for (int i = 0; i < w->layout_count; i++)
+        if (api.dnnl_memory_desc_equal(&w->layouts[i].md, layout)) return i;
+    if (w->layout_count == LAYOUTS) return -1;
+    void *data = aligned_alloc(64, (api.dnnl_memory_desc_get_size(layout) + 63) / 64 * 64);
+    dnnl_memory_desc_t plain;
+    dnnl_dims_t dims = {w->k, w->n}, strides = {1, w->k};
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t reorder = NULL;
+    dnnl_memory_t from = NULL, to = NULL;
+    int ok = data != NULL &&
+             api.dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == dnnl_success &&
+             api.dnnl_reorder_primitive_desc_create(&rpd, &plain, engine, layout, engine, NULL) == dnnl_success &&
+             api.dnnl_primitive_create(&reorder, rpd) == dnnl_success &&
+             api.dnnl_memory_create(&from, &plain, engine, (void *)weight) == dnnl_success &&
+             api.dnnl_memory_create(&to, layout, engine, data) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        ok = execute(reorder, 2, args) == 0;
+    }
+    if (from) api.dnnl_memory_destroy(from);
+    if (to) api.dnnl_memory_destroy(to);
+    if (reorder) api.dnnl_primitive_destroy(reorder);
+    if (rpd) api.dnnl_primitive_desc_destroy(rpd);
+    if (!ok) { free(data); return -1; }
+    w->layouts[w->layout_count].md = *layout;
+    w->layouts[w->layout_count].data = data;
+    return w->layout_count++;
+}
+
+winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *weight, int64_t n, int64_t k, char *implementation,
                                                 size_t implementation_len, char *error, size_t error_len) {
     if (!opened) { snprintf(error, error_len, "oneDNN is not open"); return NULL; }
-    // The layout depends on n, k and the ISA, not on m (checked for oneDNN 2.6's brgemm matmul);
-    // a primitive for another m is made with this layout given explicitly.
     dnnl_primitive_desc_t pd;
     if (matmul_pd(&pd, 256, n, k, NULL) != dnnl_success) {
         snprintf(error, error_len, "oneDNN has no bf16 matmul for a %lldx%lld weight", (long long)n, (long long)k);
@@ -170,31 +204,10 @@ winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64
     winclip_dnnl_weights *out = calloc(1, sizeof *out);
     out->n = n;
     out->k = k;
-    out->layout = *api.dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    api.dnnl_primitive_desc_destroy(pd);
     pthread_mutex_init(&out->lock, NULL);
-    out->data = aligned_alloc(64, (api.dnnl_memory_desc_get_size(&out->layout) + 63) / 64 * 64);
-
-    // W [n, k] row-major is W^T [k, n] with strides (1, k); the reorder converts to bf16.
-    dnnl_memory_desc_t plain;
-    dnnl_dims_t dims = {k, n}, strides = {1, k};
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t from = NULL, to = NULL;
-    int ok = api.dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == dnnl_success &&
-             api.dnnl_reorder_primitive_desc_create(&rpd, &plain, engine, &out->layout, engine, NULL) == dnnl_success &&
-             api.dnnl_primitive_create(&reorder, rpd) == dnnl_success &&
-             api.dnnl_memory_create(&from, &plain, engine, (void *)w) == dnnl_success &&
-             api.dnnl_memory_create(&to, &out->layout, engine, out->data) == dnnl_success;
-    if (ok) {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        ok = execute(reorder, 2, args) == 0;
-    }
-    if (from) api.dnnl_memory_destroy(from);
-    if (to) api.dnnl_memory_destroy(to);
-    if (reorder) api.dnnl_primitive_destroy(reorder);
-    if (rpd) api.dnnl_primitive_desc_destroy(rpd);
-    if (!ok) {
+    int added = add_layout(out, weight, api.dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+    api.dnnl_primitive_desc_destroy(pd);
+    if (added < 0) {
         snprintf(error, error_len, "oneDNN could not convert a %lldx%lld weight to bf16", (long long)n, (long long)k);
         winclip_dnnl_free_weights(out);
         return NULL;
@@ -205,82 +218,101 @@ winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64
 void winclip_dnnl_free_weights(winclip_dnnl_weights *w) {
     if (!w) return;
     for (int i = 0; i < w->count; i++) api.dnnl_primitive_destroy(w->slots[i].primitive);
+    for (int i = 0; i < w->layout_count; i++) free(w->layouts[i].data);
     pthread_mutex_destroy(&w->lock);
-    free(w->data);
     free(w);
 }
 
-// The primitive for m rows, made on first use. Beyond PRIMITIVE_SLOTS row counts a primitive
-// is made for the call and *temporary is set (the caller destroys it).
-static dnnl_primitive_t primitive_for(winclip_dnnl_weights *w, int64_t m, size_t *scratchpad, int *temporary) {
-    *temporary = 0;
+typedef struct {
+    dnnl_primitive_t primitive;
+    size_t scratchpad;
+    int layout;
+    int temporary;  // made for this call only (the slots are full): the caller destroys it
+} matmul_choice;
+
+// The primitive for m rows: with a stored layout if oneDNN takes it, else with the layout it
+// prefers for m (converted now from the fp32 weight and stored). Made once per m.
+static int primitive_for(winclip_dnnl_weights *w, const float *weight, int64_t m, matmul_choice *out) {
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < w->count; i++) {
         if (w->slots[i].m == m) {
-            dnnl_primitive_t p = w->slots[i].primitive;
-            *scratchpad = w->slots[i].scratchpad;
+            out->primitive = w->slots[i].primitive;
+            out->scratchpad = w->slots[i].scratchpad;
+            out->layout = w->slots[i].layout;
             pthread_mutex_unlock(&w->lock);
-            return p;
+            return 0;
         }
     }
-    dnnl_primitive_desc_t pd;
-    dnnl_primitive_t p = NULL;
-    if (matmul_pd(&pd, m, w->n, w->k, &w->layout) == dnnl_success) {
-        *scratchpad = api.dnnl_memory_desc_get_size(api.dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
-        if (api.dnnl_primitive_create(&p, pd) != dnnl_success) p = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    int layout = -1;
+    for (int i = 0; i < w->layout_count && layout < 0; i++)
+        if (matmul_pd(&pd, m, w->n, w->k, &w->layouts[i].md) == dnnl_success) layout = i;
+    if (layout < 0 && matmul_pd(&pd, m, w->n, w->k, NULL) == dnnl_success) {
+        layout = add_layout(w, weight, api.dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
+        if (layout < 0) { api.dnnl_primitive_desc_destroy(pd); pd = NULL; }
+    }
+    if (pd) {
+        out->scratchpad = api.dnnl_memory_desc_get_size(api.dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+        if (api.dnnl_primitive_create(&out->primitive, pd) != dnnl_success) out->primitive = NULL;
         api.dnnl_primitive_desc_destroy(pd);
     }
-    if (p) {
+    if (out->primitive) {
+        out->layout = layout;
         if (w->count < PRIMITIVE_SLOTS) {
             w->slots[w->count].m = m;
-            w->slots[w->count].primitive = p;
-            w->slots[w->count].scratchpad = *scratchpad;
+            w->slots[w->count].primitive = out->primitive;
+            w->slots[w->count].scratchpad = out->scratchpad;
+            w->slots[w->count].layout = layout;
             w->count++;
         } else {
-            *temporary = 1;
+            out->temporary = 1;
         }
     }
     pthread_mutex_unlock(&w->lock);
-    return p;
+    return out->primitive ? 0 : -1;
 }
 
-int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *x, int64_t m, float *y, int threads,
+int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *weight, const float *x, int64_t m, float *y, int threads,
                         char *error, size_t error_len) {
     if (m <= 0) return 0;
     if (threads > 0 && api.omp_set_num_threads) api.omp_set_num_threads(threads);  // this thread's OpenMP setting
-    size_t scratchpad_size = 0;
-    int temporary = 0;
-    dnnl_primitive_t p = primitive_for(w, m, &scratchpad_size, &temporary);
-    if (!p) FAIL("oneDNN has no bf16 matmul for %lldx%lldx%lld", (long long)m, (long long)w->n, (long long)w->k);
+    matmul_choice choice;
+    if (primitive_for(w, weight, m, &choice) != 0)
+        FAIL("oneDNN has no bf16 matmul for %lldx%lldx%lld", (long long)m, (long long)w->n, (long long)w->k);
+    // Layouts are only appended, so the entry stays valid without the lock.
+    const dnnl_memory_desc_t *layout = &w->layouts[choice.layout].md;
+    void *layout_data = w->layouts[choice.layout].data;
     uint16_t *src = aligned_alloc(64, ((size_t)m * (size_t)w->k * 2 + 63) / 64 * 64);
-    void *scratch = scratchpad_size ? aligned_alloc(64, (scratchpad_size + 63) / 64 * 64) : NULL;
+    void *scratch = choice.scratchpad ? aligned_alloc(64, (choice.scratchpad + 63) / 64 * 64) : NULL;
     winclip_f32_to_bf16(x, src, (size_t)m * (size_t)w->k);
 
     dnnl_memory_desc_t src_md, dst_md;
     dnnl_dims_t src_dims = {m, w->k}, src_strides = {w->k, 1}, dst_dims = {m, w->n}, dst_strides = {w->n, 1};
     dnnl_memory_t src_mem = NULL, w_mem = NULL, dst_mem = NULL, scratch_mem = NULL;
-    int ok = api.dnnl_memory_desc_init_by_strides(&src_md, 2, src_dims, dnnl_bf16, src_strides) == dnnl_success &&
+    int ok = src != NULL && (scratch != NULL || !choice.scratchpad) &&
+             api.dnnl_memory_desc_init_by_strides(&src_md, 2, src_dims, dnnl_bf16, src_strides) == dnnl_success &&
              api.dnnl_memory_desc_init_by_strides(&dst_md, 2, dst_dims, dnnl_f32, dst_strides) == dnnl_success &&
              api.dnnl_memory_create(&src_mem, &src_md, engine, src) == dnnl_success &&
-             api.dnnl_memory_create(&w_mem, &w->layout, engine, w->data) == dnnl_success &&
+             api.dnnl_memory_create(&w_mem, layout, engine, layout_data) == dnnl_success &&
              api.dnnl_memory_create(&dst_mem, &dst_md, engine, y) == dnnl_success;
     int nargs = 3;
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst_mem}, {0, NULL}};
     if (ok && scratch) {
         dnnl_memory_desc_t scratch_md;
-        dnnl_dims_t sdims = {(int64_t)scratchpad_size};
+        dnnl_dims_t sdims = {(int64_t)choice.scratchpad};
         ok = api.dnnl_memory_desc_init_by_tag(&scratch_md, 1, sdims, dnnl_u8, dnnl_a) == dnnl_success &&
              api.dnnl_memory_create(&scratch_mem, &scratch_md, engine, scratch) == dnnl_success;
         args[3].arg = DNNL_ARG_SCRATCHPAD;
         args[3].memory = scratch_mem;
         nargs = 4;
     }
-    if (ok) ok = execute(p, nargs, args) == 0;
+    if (ok) ok = execute(choice.primitive, nargs, args) == 0;
     if (src_mem) api.dnnl_memory_destroy(src_mem);
     if (w_mem) api.dnnl_memory_destroy(w_mem);
     if (dst_mem) api.dnnl_memory_destroy(dst_mem);
     if (scratch_mem) api.dnnl_memory_destroy(scratch_mem);
-    if (temporary) api.dnnl_primitive_destroy(p);
+    if (choice.temporary) api.dnnl_primitive_destroy(choice.primitive);
     free(src);
     free(scratch);
     if (!ok) FAIL("oneDNN bf16 matmul %lldx%lldx%lld failed", (long long)m, (long long)w->n, (long long)w->k);
@@ -305,9 +337,9 @@ winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64
     return NULL;
 }
 void winclip_dnnl_free_weights(winclip_dnnl_weights *w) { (void)w; }
-int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *x, int64_t m, float *y, int threads,
+int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *weight, const float *x, int64_t m, float *y, int threads,
                         char *error, size_t error_len) {
-    (void)w; (void)x; (void)m; (void)y; (void)threads;
+    (void)w; (void)weight; (void)x; (void)m; (void)y; (void)threads;
     snprintf(error, error_len, "this build has no oneDNN support");
     return -1;
 }

@@ -40,9 +40,11 @@ winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64
 void winclip_dnnl_free_weights(winclip_dnnl_weights *w);
 
 /// y [m, n] = bf16(x) [m, k] * W^T in bf16 with fp32 accumulation and output; x is converted to
-/// bf16 (round to nearest even) per call. `threads` OpenMP threads (0: oneDNN's default).
-/// Returns 0, or -1 with a message in `error`. Safe to call from several threads at once.
-int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *x, int64_t m, float *y, int threads,
+/// bf16 (round to nearest even) per call. `weight` is the fp32 W [n, k] the object was made
+/// from: read only if oneDNN wants another layout for this m. `threads` OpenMP threads (0:
+/// oneDNN's default). Returns 0, or -1 with a message in `error`. Safe to call from several
+/// threads at once.
+int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *weight, const float *x, int64_t m, float *y, int threads,
                         char *error, size_t error_len);
 
 /// Rounds n floats to bf16, round to nearest even (NaN stays NaN), as the matmul's input.

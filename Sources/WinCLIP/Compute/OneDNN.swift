@@ -75,7 +75,9 @@ public enum OneDNN {
         var y = [Float](repeating: 0, count: m * n)
         var message = [CChar](repeating: 0, count: 512)
         let rc = x.withUnsafeBufferPointer { xp in
-            y.withUnsafeMutableBufferPointer { winclip_dnnl_linear(packed.handle, xp.baseAddress!, Int64(m), $0.baseAddress!, 1, &message, message.count) }
+            w.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { winclip_dnnl_linear(packed.handle, wp.baseAddress!, xp.baseAddress!, Int64(m), $0.baseAddress!, 1, &message, message.count) }
+            }
         }
         guard rc == 0 else { throw PrecisionUnavailable(description: "--precision bf16: " + String(cString: message)) }
         let xr = x.map(roundedToBF16), wr = w.map(roundedToBF16)
@@ -168,8 +170,9 @@ public struct OneDNNBF16Backend: MatMulBackend {
             fatalError("oneDNN could not convert a \(weights.outFeatures)x\(weights.inFeatures) weight to bf16: \(error)")
         }
         var message = [CChar](repeating: 0, count: 256)
-        guard winclip_dnnl_linear(packed.handle, x, Int64(rows), y, Int32(threads), &message, message.count) == 0 else {
-            fatalError(String(cString: message))
+        let rc = weights.weight.withUnsafeBufferPointer {
+            winclip_dnnl_linear(packed.handle, $0.baseAddress!, x, Int64(rows), y, Int32(threads), &message, message.count)
         }
+        guard rc == 0 else { fatalError(String(cString: message)) }
     }
 }
