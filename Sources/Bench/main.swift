@@ -3,8 +3,6 @@ import Foundation
 import Logging
 import WinCLIP
 
-extension Precision: ExpressibleByArgument {}
-
 /// Times the image tower and the text setup on random weights and compares them with the GEMM
 /// ceiling measured in the same run (never an absolute number alone: these machines are shared
 /// and noisy).
@@ -33,22 +31,45 @@ struct WinCLIPBench: ParsableCommand {
     @Option(help: "Window scales, comma-separated.")
     var scales = "2,3"
 
-    @Option(help: "Linear layers in fp32 (OpenBLAS) or bf16 (oneDNN; needs AVX512_BF16 or AMX).")
-    var precision = Precision.fp32
+    @Option(help: "Linear layers in fp32 (OpenBLAS) or bf16 (oneDNN; needs AVX512_BF16 or AMX); \"fp32,bf16\" measures both in one run and prints their ratio.")
+    var precision = "fp32"
 
     func run() throws {
         var logger = Logger(label: "winclip-bench")
         logger.logLevel = .info
-        let backend: MatMulBackend
-        do { backend = try precision.makeBackend(threads: threads, logger: logger) } catch let error as PrecisionUnavailable {
-            throw ValidationError(error.description)
+        var precisions: [Precision] = []
+        for name in precision.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let p = Precision(rawValue: name) else { throw ValidationError("unknown precision '\(name)': fp32 or bf16") }
+            precisions.append(p)
+        }
+        guard !precisions.isEmpty else { throw ValidationError("--precision needs fp32, bf16 or both") }
+        var backends: [MatMulBackend] = []
+        for p in precisions {
+            do { backends.append(try p.makeBackend(threads: threads, logger: logger)) } catch let error as PrecisionUnavailable {
+                throw ValidationError(error.description)
+            }
         }
         let config = try ModelConfig.load(modelConfig)
         let scaleList = scales.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         print("model \(config.name): image \(config.vision.imageSize), grid \(config.vision.gridSize), width \(config.vision.width), \(config.vision.layers) layers")
-        print("CPU: \(cpuModel()) [\(CPUFeatures.current.summary)]")
-        print("precision \(precision): \(backend.name), \(threads) thread(s)")
+        print("CPU: \(cpuModel()) [\(CPUFeatures.current.summary)], \(threads) thread(s)")
+        print("building random weights...")
+        let model = CLIPModel(config: config, weights: .random(config: config, seed: 7))
+        var imagesPerSecond: [Double] = []
+        for (p, backend) in zip(precisions, backends) {
+            imagesPerSecond.append(try measure(model: model, scales: scaleList, precision: p, backend: backend))
+        }
+        if precisions.count > 1 {
+            let pairs = zip(precisions, imagesPerSecond).map { String(format: "%@ %.3f", $0.0.rawValue, $0.1) }
+            print(String(format: "images/s %@: %@ / %@ = %.2f", pairs.joined(separator: ", "), precisions.last!.rawValue, precisions[0].rawValue,
+                         imagesPerSecond.last! / imagesPerSecond[0]))
+        }
+    }
 
+    /// The table of one precision; returns its images/s (segmentation).
+    func measure(model: CLIPModel, scales scaleList: [Int], precision: Precision, backend: MatMulBackend) throws -> Double {
+        let config = model.config
+        print("precision \(precision): \(backend.name)")
         // The ceiling: the linear layer of the largest window-pass shape (rows x mlp x width).
         let w = config.vision.width, mlp = config.vision.mlpWidth
         let grid = config.vision.gridSize
@@ -61,12 +82,10 @@ struct WinCLIPBench: ParsableCommand {
         // a shared machine does not lower the ceiling; the table is printed at the end.
         var ceilingInput = CeilingInput(m: rows, n: mlp, k: w)
         var ceiling = ceilingInput.sample(backend, runs: 5)
-        print("building random weights...")
-        let model = CLIPModel(config: config, weights: .random(config: config, seed: 7))
         let counter = CountingBackend(backend)
         let s = config.vision.imageSize
-        var rng = SystemRandomNumberGenerator()
-        let pixels = (0..<(3 * s * s)).map { _ in Float.random(in: -2...2, using: &rng) }
+        var rng = SplitMix(seed: 11)
+        let pixels = (0..<(3 * s * s)).map { _ in rng.nextFloat() * 4 - 2 }
 
         var table: [(label: String, timing: Timing)] = []
         /// Runs `body` once to warm up and count its FLOPs, then `repeats` times; the best time.
@@ -102,9 +121,9 @@ struct WinCLIPBench: ParsableCommand {
         table.append(("one WinCLIP image", image))
 
         // Text setup: the 231 prompts of anomalib's ensemble through the text tower (a new
-        // scorer each time: it caches the class's embeddings).
+        // scorer each time: it caches the class's embeddings). fp32 at every precision.
         let tokenizer = try SimpleTokenizer()
-        _ = try measure("text setup (231 prompts)") {
+        _ = try measure(precision == .fp32 ? "text setup (231 prompts)" : "text setup (231 prompts, fp32)") {
             let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scaleList), tokenizer: tokenizer)
             _ = try scorer.textEmbeddings(className: "transistor", gemm: counter)
         }
@@ -124,6 +143,20 @@ struct WinCLIPBench: ParsableCommand {
                          t.cpuSeconds / t.seconds / Double(threads), (t.flops / t.cpuSeconds) / (ceiling.flops / ceiling.cpuSeconds)))
         }
         print(String(format: "images/s: %.3f (%.2f s per image, segmentation, %@)", 1 / image.seconds, image.seconds, precision.rawValue))
+        return 1 / image.seconds
+    }
+
+    /// The same pixels in every run and for every precision (SplitMix64).
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func nextFloat() -> Float {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
+        }
     }
 
     struct Timing {

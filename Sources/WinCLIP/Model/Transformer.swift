@@ -79,7 +79,7 @@ struct TransformerStack {
         if longest <= Self.shortSequence {
             // Short sequences (windows, most prompts): loops beat GEMM call overhead; the
             // sequences are split over the threads.
-            RowSplit(rows: batch.count, threads: threads).run(index: true) { sequences, thread in
+            RowSplit(rows: batch.count, threads: threads).runParts { sequences, thread in
                 let scratch = scores + thread * longest
                 for n in sequences where batch.lengths[n] > 0 {
                     let start = batch.starts[n]
@@ -127,11 +127,11 @@ struct RowSplit {
     }
 
     func run(_ body: (Range<Int>) -> Void) {
-        run(index: true) { r, _ in body(r) }
+        runParts { r, _ in body(r) }
     }
 
     /// `body(rows, part)`: part in 0..<threads, for per-thread scratch.
-    func run(index: Bool, _ body: (Range<Int>, Int) -> Void) {
+    func runParts(_ body: (Range<Int>, Int) -> Void) {
         let n = parts
         if n == 1 { body(0..<rows, 0); return }
         DispatchQueue.concurrentPerform(iterations: n) { part in body(range(part), part) }

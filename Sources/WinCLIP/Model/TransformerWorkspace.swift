@@ -23,7 +23,7 @@ final class TransformerWorkspace {
             return pointer!
         }
 
-        func free() { pointer?.deallocate() }
+        func release() { pointer?.deallocate() }
     }
 
     func reserve(rows: Int, width: Int, wideWidth: Int, scores scoreCount: Int) -> (normed: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>) {
@@ -31,10 +31,10 @@ final class TransformerWorkspace {
     }
 
     deinit {
-        normed.free()
-        wide.free()
-        attended.free()
-        scores.free()
+        normed.release()
+        wide.release()
+        attended.release()
+        scores.release()
     }
 }
 
