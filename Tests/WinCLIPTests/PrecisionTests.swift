@@ -99,4 +99,36 @@ final class PrecisionTests: XCTestCase {
         _ = other.vision.encode(pixels: pixels, count: 1, gemm: Fixtures.backend)
         XCTAssertEqual(other.vision.weights.blocks[0].fc.prepared.count, 0)
     }
+
+    /// Workers share one backend and one model: concurrent bf16 passes (first use included,
+    /// so the conversion races too) give the serial result.
+    func testBF16ConcurrentPassesAgree() throws {
+        let bf16 = try bf16Backend()
+        let config = try ModelConfig.load(Fixtures.path("tiny-vit-56-quickgelu.json"))
+        let weightsPath = Fixtures.path("tiny-vit-56-quickgelu.safetensors")
+        let s = config.vision.imageSize
+        var images: [[Float]] = []
+        for i in 0..<4 {
+            let step = 7 + i
+            images.append((0..<(3 * s * s)).map { (j: Int) -> Float in Float((j * step) % 23) / 11 - 1 })
+        }
+        let serialModel = try CLIPModel(config: config, weightsPath: weightsPath)
+        let serial = images.map { serialModel.vision.encode(pixels: $0, count: 1, gemm: bf16).embeddings }
+        let shared = try CLIPModel(config: config, weightsPath: weightsPath)
+        let results = ConcurrentResults(count: images.count)
+        DispatchQueue.concurrentPerform(iterations: images.count) { i in
+            results.set(i, shared.vision.encode(pixels: images[i], count: 1, gemm: bf16).embeddings)
+        }
+        XCTAssertEqual(results.values, serial)
+    }
+}
+
+/// Results written by concurrent iterations. `@unchecked Sendable` is safe: `values` is only
+/// touched with `lock` held.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [[Float]]
+    init(count: Int) { stored = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ value: [Float]) { lock.lock(); stored[i] = value; lock.unlock() }
+    var values: [[Float]] { lock.lock(); defer { lock.unlock() }; return stored }
 }
