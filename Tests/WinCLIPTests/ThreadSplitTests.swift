@@ -36,3 +36,26 @@ final class ThreadSplitTests: XCTestCase {
         XCTAssertEqual(results[0], results[2])
     }
 }
+
+/// A ragged batch (short and long sequences together) gives each sequence's result alone.
+final class RaggedBatchTests: XCTestCase {
+    func testRaggedBatchEqualsEachSequenceAlone() throws {
+        let config = try ModelConfig.load(Fixtures.path("tiny-vit-48.json"))
+        let model = try CLIPModel(config: config, weightsPath: Fixtures.path("tiny-vit-48.safetensors"))
+        let s = config.vision.imageSize, w = config.vision.width
+        let pixels = (0..<(3 * 3 * s * s)).map { Float(($0 * 5) % 29) / 14 - 1 }
+        let tokens = model.vision.embedTokens(pixels: pixels, count: 3, gemm: Fixtures.backend)
+        let lengths = [5, 76, 2, 10]
+        var starts: [Int] = []
+        var offset = 3
+        for l in lengths { starts.append(offset); offset += l }
+        let batch = SequenceBatch(lengths: lengths)
+        let packed = Array(tokens[(3 * w)..<(offset * w)])
+        let together = model.vision.encodeSequences(packed, batch: batch, gemm: Fixtures.backend).embeddings
+        var alone: [Float] = []
+        for (start, l) in zip(starts, lengths) {
+            alone += model.vision.encodeSequences(Array(tokens[(start * w)..<((start + l) * w)]), batch: .uniform(count: 1, length: l), gemm: Fixtures.backend).embeddings
+        }
+        assertClose(together, alone, tolerance: 1e-5, "ragged batch vs sequences alone")
+    }
+}
