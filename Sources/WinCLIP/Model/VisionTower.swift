@@ -73,7 +73,9 @@ public struct VisionTower: Sendable {
 
     /// ln_pre and the transformer over packed token sequences [batch.rows, W] (taken from
     /// `embedTokens`, any lengths). Returns the transformer's output [rows, W].
-    public func transformSequences(_ tokens: [Float], batch: SequenceBatch, gemm: MatMulBackend) -> [Float] {
+    /// `tokens` is consumed: a caller that passes its last use (the window encoder's packed
+    /// sequences) hands over the buffer instead of having it copied.
+    public func transformSequences(_ tokens: consuming [Float], batch: SequenceBatch, gemm: MatMulBackend) -> [Float] {
         let w = config.width
         precondition(tokens.count == batch.rows * w, "tokens must be [\(batch.rows), \(w)]")
         var x = tokens
@@ -93,7 +95,7 @@ public struct VisionTower: Sendable {
 
     /// Packed token sequences from ln_pre onward: the projected first token of every sequence
     /// [n, E] and, when asked, all tokens after ln_post [rows, W].
-    public func encodeSequences(_ tokens: [Float], batch: SequenceBatch, keepTokens: Bool = false, gemm: MatMulBackend) -> (embeddings: [Float], tokens: [Float]?) {
+    public func encodeSequences(_ tokens: consuming [Float], batch: SequenceBatch, keepTokens: Bool = false, gemm: MatMulBackend) -> (embeddings: [Float], tokens: [Float]?) {
         var x = transformSequences(tokens, batch: batch, gemm: gemm)
         let embeddings = pool(x, rows: batch.starts, gemm: gemm)
         guard keepTokens else { return (embeddings, nil) }
