@@ -34,6 +34,9 @@ struct WinCLIPBench: ParsableCommand {
     @Option(help: "Linear layers in fp32 (OpenBLAS) or bf16 (oneDNN; needs AVX512_BF16 or AMX); \"fp32,bf16\" measures both in one run and prints their ratio.")
     var precision = "fp32"
 
+    @Option(help: "GEMM library of fp32's linear layers: openblas (the product's default) or onednn (its f32 matmul, an option).")
+    var fp32Gemm = "openblas"
+
     func run() throws {
         var logger = Logger(label: "winclip-bench")
         logger.logLevel = .info
@@ -44,8 +47,15 @@ struct WinCLIPBench: ParsableCommand {
         }
         guard !precisions.isEmpty else { throw ValidationError("--precision needs fp32, bf16 or both") }
         var backends: [MatMulBackend] = []
+        guard ["openblas", "onednn"].contains(fp32Gemm) else { throw ValidationError("--fp32-gemm is openblas or onednn") }
         for p in precisions {
-            do { backends.append(try p.makeBackend(threads: threads, logger: logger)) } catch let error as PrecisionUnavailable {
+            do {
+                if p == .fp32 && fp32Gemm == "onednn" {
+                    backends.append(try OneDNNBackend(precision: .fp32, threads: threads, logger: logger))
+                } else {
+                    backends.append(try p.makeBackend(threads: threads, logger: logger))
+                }
+            } catch let error as PrecisionUnavailable {
                 throw ValidationError(error.description)
             }
         }

@@ -122,6 +122,7 @@ int winclip_dnnl_isa_has_bf16(void) {
 #define PRIMITIVE_SLOTS 32
 struct winclip_dnnl_weights {
     int64_t n, k;
+    dnnl_data_type_t type;  // of the weight and the activations: f32 or bf16 (output is f32)
     pthread_mutex_t lock;
     int layout_count;
     struct { dnnl_memory_desc_t md; void *data; } layouts[LAYOUTS];
@@ -129,17 +130,18 @@ struct winclip_dnnl_weights {
     struct { int64_t m; dnnl_primitive_t primitive; size_t scratchpad; int layout; } slots[PRIMITIVE_SLOTS];
 };
 
-// The matmul descriptor for y [m, n] f32 = x [m, k] bf16 * W [k, n] bf16 in `layout` (NULL:
-// the layout oneDNN prefers).
-static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, int64_t m, int64_t n, int64_t k, const dnnl_memory_desc_t *layout) {
+// The matmul descriptor for y [m, n] f32 = x [m, k] * W [k, n], x and W of `type`, W in
+// `layout` (NULL: the layout oneDNN prefers).
+static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, int64_t m, int64_t n, int64_t k, dnnl_data_type_t type,
+                               const dnnl_memory_desc_t *layout) {
     dnnl_memory_desc_t src, weights, dst;
     dnnl_dims_t src_dims = {m, k}, src_strides = {k, 1}, w_dims = {k, n}, dst_dims = {m, n}, dst_strides = {n, 1};
     dnnl_status_t s;
-    if ((s = api.dnnl_memory_desc_init_by_strides(&src, 2, src_dims, dnnl_bf16, src_strides)) != dnnl_success) return s;
+    if ((s = api.dnnl_memory_desc_init_by_strides(&src, 2, src_dims, type, src_strides)) != dnnl_success) return s;
     if ((s = api.dnnl_memory_desc_init_by_strides(&dst, 2, dst_dims, dnnl_f32, dst_strides)) != dnnl_success) return s;
     if (layout) {
         weights = *layout;
-    } else if ((s = api.dnnl_memory_desc_init_by_tag(&weights, 2, w_dims, dnnl_bf16, dnnl_format_tag_any)) != dnnl_success) {
+    } else if ((s = api.dnnl_memory_desc_init_by_tag(&weights, 2, w_dims, type, dnnl_format_tag_any)) != dnnl_success) {
         return s;
     }
     dnnl_matmul_desc_t desc;
@@ -157,7 +159,7 @@ static int execute(dnnl_primitive_t primitive, int count, const dnnl_exec_arg_t 
 }
 
 // Converts the fp32 weight w [n, k] (row-major, i.e. W^T [k, n] with strides (1, k)) into
-// `layout` (bf16); returns the index of the stored layout or -1. Called with w->lock held.
+// `layout` (f32 or bf16); returns the index of the stored layout or -1. Called with w->lock held.
 static int add_layout(winclip_dnnl_weights *w, const float *weight, const dnnl_memory_desc_t *layout) {
     for (int i = 0; i < w->layout_count; i++)
         if (api.dnnl_memory_desc_equal(&w->layouts[i].md, layout)) return i;
@@ -188,12 +190,13 @@ static int add_layout(winclip_dnnl_weights *w, const float *weight, const dnnl_m
     return w->layout_count++;
 }
 
-winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *weight, int64_t n, int64_t k, char *implementation,
+winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *weight, int64_t n, int64_t k, int bf16, char *implementation,
                                                 size_t implementation_len, char *error, size_t error_len) {
     if (!opened) { snprintf(error, error_len, "oneDNN is not open"); return NULL; }
+    dnnl_data_type_t type = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_primitive_desc_t pd;
-    if (matmul_pd(&pd, 256, n, k, NULL) != dnnl_success) {
-        snprintf(error, error_len, "oneDNN has no bf16 matmul for a %lldx%lld weight", (long long)n, (long long)k);
+    if (matmul_pd(&pd, 256, n, k, type, NULL) != dnnl_success) {
+        snprintf(error, error_len, "oneDNN has no %s matmul for a %lldx%lld weight", bf16 ? "bf16" : "f32", (long long)n, (long long)k);
         return NULL;
     }
     if (implementation) {
@@ -204,11 +207,12 @@ winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *weight, int64_t n, 
     winclip_dnnl_weights *out = calloc(1, sizeof *out);
     out->n = n;
     out->k = k;
+    out->type = type;
     pthread_mutex_init(&out->lock, NULL);
     int added = add_layout(out, weight, api.dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
     api.dnnl_primitive_desc_destroy(pd);
     if (added < 0) {
-        snprintf(error, error_len, "oneDNN could not convert a %lldx%lld weight to bf16", (long long)n, (long long)k);
+        snprintf(error, error_len, "oneDNN could not convert a %lldx%lld weight to its layout", (long long)n, (long long)k);
         winclip_dnnl_free_weights(out);
         return NULL;
     }
@@ -247,8 +251,8 @@ static int primitive_for(winclip_dnnl_weights *w, const float *weight, int64_t m
     dnnl_primitive_desc_t pd = NULL;
     int layout = -1;
     for (int i = 0; i < w->layout_count && layout < 0; i++)
-        if (matmul_pd(&pd, m, w->n, w->k, &w->layouts[i].md) == dnnl_success) layout = i;
-    if (layout < 0 && matmul_pd(&pd, m, w->n, w->k, NULL) == dnnl_success) {
+        if (matmul_pd(&pd, m, w->n, w->k, w->type, &w->layouts[i].md) == dnnl_success) layout = i;
+    if (layout < 0 && matmul_pd(&pd, m, w->n, w->k, w->type, NULL) == dnnl_success) {
         layout = add_layout(w, weight, api.dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0));
         if (layout < 0) { api.dnnl_primitive_desc_destroy(pd); pd = NULL; }
     }
@@ -278,20 +282,23 @@ int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *weight, const floa
     if (m <= 0) return 0;
     if (threads > 0 && api.omp_set_num_threads) api.omp_set_num_threads(threads);  // this thread's OpenMP setting
     matmul_choice choice;
+    int bf16 = w->type == dnnl_bf16;
     if (primitive_for(w, weight, m, &choice) != 0)
-        FAIL("oneDNN has no bf16 matmul for %lldx%lldx%lld", (long long)m, (long long)w->n, (long long)w->k);
+        FAIL("oneDNN has no %s matmul for %lldx%lldx%lld", bf16 ? "bf16" : "f32", (long long)m, (long long)w->n, (long long)w->k);
     // Layouts are only appended, so the entry stays valid without the lock.
     const dnnl_memory_desc_t *layout = &w->layouts[choice.layout].md;
     void *layout_data = w->layouts[choice.layout].data;
-    uint16_t *src = aligned_alloc(64, ((size_t)m * (size_t)w->k * 2 + 63) / 64 * 64);
+    // bf16: the activations rounded per call; f32: read in place.
+    uint16_t *converted = bf16 ? aligned_alloc(64, ((size_t)m * (size_t)w->k * 2 + 63) / 64 * 64) : NULL;
+    void *src = bf16 ? (void *)converted : (void *)x;
     void *scratch = choice.scratchpad ? aligned_alloc(64, (choice.scratchpad + 63) / 64 * 64) : NULL;
-    winclip_f32_to_bf16(x, src, (size_t)m * (size_t)w->k);
+    if (converted) winclip_f32_to_bf16(x, converted, (size_t)m * (size_t)w->k);
 
     dnnl_memory_desc_t src_md, dst_md;
     dnnl_dims_t src_dims = {m, w->k}, src_strides = {w->k, 1}, dst_dims = {m, w->n}, dst_strides = {w->n, 1};
     dnnl_memory_t src_mem = NULL, w_mem = NULL, dst_mem = NULL, scratch_mem = NULL;
-    int ok = src != NULL && (scratch != NULL || !choice.scratchpad) &&
-             api.dnnl_memory_desc_init_by_strides(&src_md, 2, src_dims, dnnl_bf16, src_strides) == dnnl_success &&
+    int ok = (!bf16 || converted != NULL) && (scratch != NULL || !choice.scratchpad) &&
+             api.dnnl_memory_desc_init_by_strides(&src_md, 2, src_dims, w->type, src_strides) == dnnl_success &&
              api.dnnl_memory_desc_init_by_strides(&dst_md, 2, dst_dims, dnnl_f32, dst_strides) == dnnl_success &&
              api.dnnl_memory_create(&src_mem, &src_md, engine, src) == dnnl_success &&
              api.dnnl_memory_create(&w_mem, layout, engine, layout_data) == dnnl_success &&
@@ -313,9 +320,9 @@ int winclip_dnnl_linear(winclip_dnnl_weights *w, const float *weight, const floa
     if (dst_mem) api.dnnl_memory_destroy(dst_mem);
     if (scratch_mem) api.dnnl_memory_destroy(scratch_mem);
     if (choice.temporary) api.dnnl_primitive_destroy(choice.primitive);
-    free(src);
+    free(converted);
     free(scratch);
-    if (!ok) FAIL("oneDNN bf16 matmul %lldx%lldx%lld failed", (long long)m, (long long)w->n, (long long)w->k);
+    if (!ok) FAIL("oneDNN matmul %lldx%lldx%lld failed", (long long)m, (long long)w->n, (long long)w->k);
     return 0;
 }
 
@@ -330,9 +337,9 @@ int winclip_dnnl_open(const char *const *paths, char *error, size_t error_len) {
 const char *winclip_dnnl_version(void) { return ""; }
 const char *winclip_dnnl_isa(void) { return ""; }
 int winclip_dnnl_isa_has_bf16(void) { return 0; }
-winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64_t k, char *implementation,
+winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64_t k, int bf16, char *implementation,
                                                 size_t implementation_len, char *error, size_t error_len) {
-    (void)w; (void)n; (void)k; (void)implementation; (void)implementation_len;
+    (void)w; (void)n; (void)k; (void)bf16; (void)implementation; (void)implementation_len;
     snprintf(error, error_len, "this build has no oneDNN support");
     return NULL;
 }

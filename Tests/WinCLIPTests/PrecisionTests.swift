@@ -100,6 +100,43 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(other.vision.weights.blocks[0].fc.prepared.count, 0)
     }
 
+    /// oneDNN's f32 matmul for the linear layers (an option for fp32) keeps anomalib's numbers
+    /// within 1e-5, zero-shot and few-shot, text included.
+    func testOneDNNFP32MatchesAnomalib() throws {
+        let gemm: OneDNNBackend
+        do { gemm = try OneDNNBackend(precision: .fp32, threads: 1) } catch let error as PrecisionUnavailable {
+            throw XCTSkip("oneDNN fp32 not tested: \(error)")
+        }
+        XCTAssert(gemm.exact is OneDNNBackend, "fp32 through oneDNN is its own exact form")
+        for name in WinCLIPParityTests.models {
+            let expected = try Fixtures.open("\(name).winclip.safetensors")
+            let config = try ModelConfig.load(Fixtures.path("\(name).json"))
+            let model = try CLIPModel(config: config, weightsPath: Fixtures.path("\(name).safetensors"))
+            let scales = try JSONDecoder().decode([Int].self, from: Data(expected.metadata["scales"]!.utf8))
+            let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scales))
+            let s = config.vision.imageSize
+            let pixels = try expected.floats("pixels")
+            let n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
+            let text = try scorer.textEmbeddings(className: expected.metadata["class_name"]!, gemm: gemm)
+            let references = scorer.referenceEmbeddings(pixels: try expected.floats("ref_pixels"), count: k, gemm: gemm)
+            var zeroScores: [Float] = [], zeroMaps: [Float] = [], fewScores: [Float] = [], fewMaps: [Float] = []
+            for i in 0..<n {
+                let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
+                let zero = scorer.score(pixels: image, text: text, references: nil, gemm: gemm)
+                let few = scorer.score(pixels: image, text: text, references: references, gemm: gemm)
+                zeroScores.append(zero.score)
+                zeroMaps += zero.map
+                fewScores.append(few.score)
+                fewMaps += few.map
+            }
+            assertClose(zeroScores, try expected.floats("zero_scores"), tolerance: 1e-5, "\(name) oneDNN fp32 zero-shot scores")
+            assertClose(zeroMaps, try expected.floats("zero_maps"), tolerance: 1e-5, "\(name) oneDNN fp32 zero-shot maps")
+            assertClose(fewScores, try expected.floats("few_scores"), tolerance: 1e-5, "\(name) oneDNN fp32 few-shot scores")
+            assertClose(fewMaps, try expected.floats("few_maps"), tolerance: 1e-5, "\(name) oneDNN fp32 few-shot maps")
+        }
+        XCTAssertNotNil(try? OneDNN.load(.fp32))
+    }
+
     /// Workers share one backend and one model: concurrent bf16 passes (first use included,
     /// so the conversion races too) give the serial result.
     func testBF16ConcurrentPassesAgree() throws {

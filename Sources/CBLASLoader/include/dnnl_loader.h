@@ -1,4 +1,4 @@
-// Run-time loader for oneDNN's bf16 matmul (Debian's libdnnl2).
+// Run-time loader for oneDNN's matmul (Debian's libdnnl2), bf16 or f32.
 //
 // oneDNN is opened with dlopen, not linked: it pulls in libgomp and libOpenCL, and only the
 // bf16 path needs it, so fp32 programs and machines without the package are unaffected.
@@ -30,17 +30,19 @@ const char *winclip_dnnl_isa(void);
 int winclip_dnnl_isa_has_bf16(void);
 
 /// A linear layer's weight W [n, k] (row-major fp32, as torch's nn.Linear) converted once to
-/// bf16 in the blocked layout oneDNN's matmul prefers, with the matmul primitives made for it.
+/// the blocked layout oneDNN's matmul prefers (in bf16 or f32), with the matmul primitives made
+/// for it.
 typedef struct winclip_dnnl_weights winclip_dnnl_weights;
 
-/// Converts `w`; NULL with a message in `error` on failure. `implementation` (may be NULL)
-/// receives oneDNN's name of the matmul kernel it will run (e.g. "brg:avx512_core_bf16").
-winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64_t k, char *implementation,
+/// Converts `w` (to bf16 when `bf16` is 1, else kept f32); NULL with a message in `error` on
+/// failure. `implementation` (may be NULL) receives oneDNN's name of the matmul kernel it will
+/// run (e.g. "brg:avx512_core_bf16").
+winclip_dnnl_weights *winclip_dnnl_pack_weights(const float *w, int64_t n, int64_t k, int bf16, char *implementation,
                                                 size_t implementation_len, char *error, size_t error_len);
 void winclip_dnnl_free_weights(winclip_dnnl_weights *w);
 
-/// y [m, n] = bf16(x) [m, k] * W^T in bf16 with fp32 accumulation and output; x is converted to
-/// bf16 (round to nearest even) per call. `weight` is the fp32 W [n, k] the object was made
+/// y [m, n] = x [m, k] * W^T with fp32 accumulation and output; for a bf16 weight x is rounded
+/// to bf16 (to nearest even) per call. `weight` is the fp32 W [n, k] the object was made
 /// from: read only if oneDNN wants another layout for this m. `threads` OpenMP threads (0:
 /// oneDNN's default). Returns 0, or -1 with a message in `error`. Safe to call from several
 /// threads at once.

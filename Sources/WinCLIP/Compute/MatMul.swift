@@ -3,7 +3,7 @@
 ///
 /// Model code talks to this protocol only. `linear` is separate from `gemm` because its right
 /// operand is a weight that stays the same for the life of the model, so a backend may convert
-/// it once (bf16 in oneDNN's layout, see `OneDNNBF16Backend`) and keep it in the weight's
+/// it once (bf16 in oneDNN's layout, see `OneDNNBackend`) and keep it in the weight's
 /// `PreparedWeights`.
 public protocol MatMulBackend: Sendable {
     var name: String { get }

@@ -32,7 +32,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable, CustomStringConv
         if let missing = missingFeature(on: cpu) { throw PrecisionUnavailable(description: missing) }
         switch self {
         case .fp32: return try OpenBLASBackend(threads: threads, logger: logger)
-        case .bf16: return try OneDNNBF16Backend(threads: threads, logger: logger)
+        case .bf16: return try OneDNNBackend(precision: .bf16, threads: threads, logger: logger)
         }
     }
 }
