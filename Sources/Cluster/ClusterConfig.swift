@@ -1,4 +1,5 @@
 import Foundation
+import WinCLIP
 import Yams
 
 /// `cluster.yaml`: where the coordinator is, which model workers load, WinCLIP's options.
@@ -10,8 +11,7 @@ public struct ClusterConfig: Sendable, Equatable {
     public var modelConfig: String = "ViT-B-16-plus-240"
     public var weights: String?
     public var scales: [Int] = [2, 3]
-    public var windowAttention: String = "anomalib"
-    public var windowBatch: Int = 0
+    public var windowAttention: String = WindowAttention.default.rawValue
     public var workerThreads: Int = 1
 
     public init() {}
@@ -64,7 +64,6 @@ public struct ClusterConfig: Sendable, Equatable {
             c.scales = ints
         }
         if let v = winclip["window_attention"] as? String { c.windowAttention = v }
-        if let v = winclip["window_batch"] as? Int { c.windowBatch = v }
         let worker = try section("worker")
         if let v = worker["threads"] as? Int { c.workerThreads = max(1, v) }
         return c

@@ -141,13 +141,7 @@ public final class CoordinatorEngine: @unchecked Sendable {
     func submit(_ peer: Data, _ request: SubmitRequest) {
         var problems: [String] = []
         if request.options.scales.isEmpty || request.options.scales.contains(where: { $0 < 1 }) { problems.append("scales must be positive integers") }
-        if WindowAttention(rawValue: request.options.windowAttention) == nil {
-            problems.append("unknown window attention '\(request.options.windowAttention)' (\(WindowAttention.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        if request.options.windowAttention == WindowAttention.acrossWindows.rawValue && request.windowBatch > 0 {
-            problems.append("window batches need --window-attention window: with anomalib's attention the windows of a scale attend to each other and must run together")
-        }
-        if request.imageCount < 0 || request.referenceCount < 0 || request.windowBatch < 0 { problems.append("negative counts") }
+        if request.imageCount < 0 || request.referenceCount < 0 { problems.append("negative counts") }
         if request.className.isEmpty { problems.append("empty class name") }
         if !problems.isEmpty {
             send(peer, WireMessage(.refused, Refused(reason: problems.joined(separator: "; "))))
@@ -220,9 +214,9 @@ public final class CoordinatorEngine: @unchecked Sendable {
         job.model = sample.info.model
         job.imageSize = sample.info.imageSize
         job.gridSize = grid
-        job.windowsPerScale = job.request.options.scales.map { ($0 <= grid) ? (grid - $0 + 1) * (grid - $0 + 1) : 0 }
         do {
             job.assembler = try ScoreAssembler(gridSize: grid, imageSize: job.imageSize, scales: job.request.options.scales)
+            job.plan = try ImagePlan(gridSize: grid, scales: job.request.options.scales, attention: job.request.options.windowAttention)
         } catch {
             finish(job, error: "\(error)")
             return
@@ -269,9 +263,15 @@ public final class CoordinatorEngine: @unchecked Sendable {
     }
 
     func unitResult(_ peer: Data, _ message: WireMessage) throws {
-        let result = try message.decode(UnitResult.self)
         guard let w = workers[peer] else { throw ProtocolError("RESULT from an unknown worker") }
         w.lastSeen = now()
+        var result: UnitResult
+        do { result = try message.decode(UnitResult.self) } catch {
+            // Which unit it answers is unreadable; a worker answers its units in order, so it
+            // is the oldest one it holds. It fails (and frees the worker) instead of hanging.
+            guard let oldest = w.inFlight.first else { throw error }
+            result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(w.info.name): \(error)")
+        }
         w.inFlight.removeAll { $0.job == result.job && $0.unit == result.unit }
         if w.inFlight.isEmpty { w.idleSince = now() }
         guard let job = jobs[result.job], let entry = job.inFlight[result.unit], entry.worker == peer else {
@@ -293,34 +293,37 @@ public final class CoordinatorEngine: @unchecked Sendable {
                 setupFinished(job)
             case .references:
                 if let error = result.error { finish(job, error: "reference embeddings failed: \(error)"); return }
-                guard message.blobs.count == 1 + job.windowsPerScale.count else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs") }
+                guard message.blobs.count == 1 + job.request.options.scales.count else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs") }
                 job.references = ReferenceEmbeddings(count: job.request.referenceCount, patchTokens: try message.floats(0),
                                                      windows: try (1..<message.blobs.count).map { try message.floats($0) })
                 setupCache.store(references: job.references!, key: job.referenceKey)
                 setupFinished(job)
             case .full, .windows:
                 guard let index = spec.image, let work = job.images[index] else { return }
+                work.outstanding -= 1
                 if let error = result.error {
                     work.error = work.error ?? error
-                } else if spec.kind == .full {
-                    guard let score = result.imageScore else { throw ProtocolError("full RESULT without image score") }
-                    work.imageScore = score
-                    if job.fewShot { work.fewShotPatches = try message.floats(0, count: job.gridSize * job.gridSize) }
-                } else {
-                    let s = spec.scaleIndex!, start = spec.windowStart!, count = spec.windowCount!
-                    let zero = try message.floats(0, count: count)
-                    work.zeroShot[s].replaceSubrange(start..<(start + count), with: zero)
-                    if job.fewShot { work.fewShot![s].replaceSubrange(start..<(start + count), with: try message.floats(1, count: count)) }
+                } else if work.error == nil {
+                    let unit: ImageUnit, scores: UnitScores
+                    let few = job.fewShot && message.blobs.count > 1 ? try message.floats(1) : nil
+                    if spec.kind == .full {
+                        unit = .full
+                        scores = .full(imageScore: try message.floats(0, count: 1)[0], fewShotPatches: few)
+                    } else {
+                        unit = .windows(scaleIndex: spec.scaleIndex!, windows: spec.windowStart!..<(spec.windowStart! + spec.windowCount!))
+                        scores = .windows(zeroShot: try message.floats(0), fewShot: few)
+                    }
+                    do { try work.assembly.add(unit, scores) } catch {
+                        work.error = "worker \(w.info.name) returned unusable scores: \(error)"
+                    }
                 }
-                work.remaining -= 1
-                if work.remaining == 0 { complete(work, of: job) }
+                if work.outstanding == 0 { complete(work, of: job) }
             }
         } catch {
             // A malformed result is the unit failing, not the coordinator.
             if let index = spec.image, let work = job.images[index] {
-                work.error = "malformed result from worker \(w.info.name): \(error)"
-                work.remaining -= 1
-                if work.remaining == 0 { complete(work, of: job) }
+                work.error = work.error ?? "malformed result from worker \(w.info.name): \(error)"
+                if work.outstanding == 0 { complete(work, of: job) }
             } else {
                 finish(job, error: "malformed setup result from worker \(w.info.name): \(error)")
             }
@@ -335,8 +338,7 @@ public final class CoordinatorEngine: @unchecked Sendable {
             job.failed += 1
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: job.id, index: work.index, score: nil, error: error)))
         } else {
-            let scores = ImageWindowScores(imageScore: work.imageScore!, zeroShot: work.zeroShot, fewShotPatches: work.fewShotPatches, fewShot: work.fewShot)
-            let result = job.assembler!.assemble(scores)
+            let result = job.assembler!.assemble(work.assembly.windowScores!)
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: job.id, index: work.index, score: result.score, error: nil),
                                          blobs: job.request.wantMaps ? [FloatBlob.encode(result.map)] : []))
         }

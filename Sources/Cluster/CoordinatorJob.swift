@@ -8,25 +8,18 @@ struct UnitTask {
     var blobs: [Data]
 }
 
-/// The partial scores of one image, filled as its units complete.
+/// One image's units in flight: their partial scores, or the first error.
 final class ImageWork {
     let index: Int
-    let pixels: Data
-    var remaining: Int
-    var imageScore: Float?
-    var zeroShot: [[Float]]
-    var fewShotPatches: [Float]?
-    var fewShot: [[Float]]?
+    var assembly: ImageAssembly
+    /// Units not yet answered; the image is answered when none is left.
+    var outstanding: Int
     var error: String?
 
-    init(index: Int, pixels: Data, units: Int, windowsPerScale: [Int], fewShot: Bool) {
+    init(index: Int, plan: ImagePlan, fewShot: Bool) {
         self.index = index
-        self.pixels = pixels
-        remaining = units
-        zeroShot = windowsPerScale.map { [Float](repeating: .nan, count: $0) }
-        if fewShot {
-            self.fewShot = windowsPerScale.map { [Float](repeating: .nan, count: $0) }
-        }
+        assembly = ImageAssembly(plan: plan, fewShot: fewShot)
+        outstanding = plan.units.count
     }
 }
 
@@ -54,7 +47,7 @@ final class CoordinatorJob {
     var imageSize = 0
     var gridSize = 0
     var assembler: ScoreAssembler?
-    var windowsPerScale: [Int] = []
+    var plan: ImagePlan?
 
     var referencePixels: [Int: Data] = [:]
     var text: TextEmbeddings?
@@ -91,20 +84,18 @@ final class CoordinatorJob {
             blobs: blobs)
     }
 
-    /// The units of one image: the full pass and the window batches of every scale.
+    /// The units of one image, as the job's plan cuts it.
     func enqueueImage(index: Int, pixels: Data) {
-        var units: [UnitTask] = [makeUnit(.full, image: index, blobs: [pixels])]
-        for (s, n) in windowsPerScale.enumerated() {
-            let batch = request.windowBatch > 0 ? request.windowBatch : n
-            var start = 0
-            while start < n {
-                let count = min(batch, n - start)
-                units.append(makeUnit(.windows, image: index, scaleIndex: s, start: start, count: count, blobs: [pixels]))
-                start += count
+        let plan = plan!
+        for unit in plan.units {
+            switch unit {
+            case .full:
+                pending.append(makeUnit(.full, image: index, blobs: [pixels]))
+            case .windows(let s, let range):
+                pending.append(makeUnit(.windows, image: index, scaleIndex: s, start: range.lowerBound, count: range.count, blobs: [pixels]))
             }
         }
-        images[index] = ImageWork(index: index, pixels: pixels, units: units.count, windowsPerScale: windowsPerScale, fewShot: fewShot)
-        pending += units
+        images[index] = ImageWork(index: index, plan: plan, fewShot: fewShot)
     }
 
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }

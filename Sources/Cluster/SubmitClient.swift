@@ -10,17 +10,15 @@ public struct SubmitJob: Sendable {
     public var className: String
     public var references: [URL]
     public var options: ScoringOptions
-    public var windowBatch: Int
     public var saveMaps: Bool
     public var fingerprint: String?
     public init(datasetRoot: URL, items: [DatasetItem], className: String, references: [URL], options: ScoringOptions,
-                windowBatch: Int = 0, saveMaps: Bool, fingerprint: String? = nil) {
+                saveMaps: Bool, fingerprint: String? = nil) {
         self.datasetRoot = datasetRoot
         self.items = items
         self.className = className
         self.references = references
         self.options = options
-        self.windowBatch = windowBatch
         self.saveMaps = saveMaps
         self.fingerprint = fingerprint
     }
@@ -67,7 +65,7 @@ public final class SubmitClient {
         defer { socket.close() }
         let wantMaps = job.saveMaps || job.items.contains { $0.label != nil }
         let request = SubmitRequest(className: job.className, options: job.options, referenceCount: job.references.count,
-                                    imageCount: job.items.count, windowBatch: job.windowBatch, wantMaps: wantMaps, fingerprint: job.fingerprint)
+                                    imageCount: job.items.count, wantMaps: wantMaps, fingerprint: job.fingerprint)
         try socket.send(WireMessage(.submit, request).frames)
 
         var accepted: Accepted?

@@ -16,7 +16,6 @@ public enum SubmitRunner {
         public var referenceDir: String?
         public var scales: [Int]?
         public var windowAttention: String?
-        public var windowBatch: Int?
         public var output: String?
         public var saveMaps = false
         public var workers: Int?
@@ -39,11 +38,8 @@ public enum SubmitRunner {
         if let v = o.weights { config.weights = v }
         if let v = o.scales { config.scales = v }
         if let v = o.windowAttention { config.windowAttention = v }
-        if let v = o.windowBatch { config.windowBatch = v }
         if let v = o.endpoint { config.endpoint = v }
-        guard let attention = WindowAttention(rawValue: config.windowAttention) else {
-            throw SubmitError("unknown window attention '\(config.windowAttention)'; use one of \(WindowAttention.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let attention = try WindowAttention.parse(config.windowAttention)
         guard !config.scales.isEmpty, config.scales.allSatisfy({ $0 > 0 }) else { throw SubmitError("--scales must be positive integers, e.g. 2,3") }
         var references: [URL] = []
         if let dir = o.referenceDir {
@@ -60,7 +56,7 @@ public enum SubmitRunner {
 
         var job = SubmitJob(datasetRoot: dataset.root, items: dataset.items, className: className, references: references,
                             options: ScoringOptions(scales: config.scales, windowAttention: attention),
-                            windowBatch: config.windowBatch, saveMaps: o.saveMaps)
+                            saveMaps: o.saveMaps)
         let progress = o.progress ? ProgressReporter(total: dataset.items.count) : nil
         let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: dataset.items.contains { $0.label != nil },
                                progress: progress, note: { logger.notice("\($0)") })

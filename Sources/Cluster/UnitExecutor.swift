@@ -95,16 +95,23 @@ public final class UnitExecutor: @unchecked Sendable {
             guard let context else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
             if spec.fewShot && context.references == nil { throw ProtocolError("few-shot unit but the job context has no references") }
             let refs = spec.fewShot ? context.references : nil
+            let unit: ImageUnit
             if spec.kind == .full {
-                let r = scorer.fullPassScores(pixels: pixels, text: context.text, references: refs, gemm: gemm)
-                return (UnitResult(job: spec.job, unit: spec.unit, imageScore: r.imageScore), r.fewShotPatches.map { [FloatBlob.encode($0)] } ?? [])
+                unit = .full
+            } else {
+                guard let scale = spec.scaleIndex, let start = spec.windowStart, let count = spec.windowCount, count > 0, start >= 0 else {
+                    throw ProtocolError("windows unit without a scale and window range")
+                }
+                unit = .windows(scaleIndex: scale, windows: start..<(start + count))
             }
-            guard let scale = spec.scaleIndex, scale >= 0, scale < scorer.windowEncoders.count,
-                  let start = spec.windowStart, let count = spec.windowCount, start >= 0, count > 0,
-                  start + count <= scorer.windowEncoders[scale].masks.count
-            else { throw ProtocolError("windows unit with an invalid scale or window range") }
-            let r = scorer.windowPassScores(pixels: pixels, scaleIndex: scale, windows: start..<(start + count), text: context.text, references: refs, gemm: gemm)
-            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(r.zeroShot)] + (r.fewShot.map { [FloatBlob.encode($0)] } ?? []))
+            let scores = try scorer.run(unit, pixels: pixels, context: ScoringContext(text: context.text, references: refs), gemm: gemm)
+            let done = UnitResult(job: spec.job, unit: spec.unit)
+            switch scores {
+            case .full(let imageScore, let patches):
+                return (done, [FloatBlob.encode([imageScore])] + (patches.map { [FloatBlob.encode($0)] } ?? []))
+            case .windows(let zero, let few):
+                return (done, [FloatBlob.encode(zero)] + (few.map { [FloatBlob.encode($0)] } ?? []))
+            }
         }
     }
 }

@@ -68,11 +68,8 @@ extension WinCLIPCoord {
         })
         var scales: [Int]?
 
-        @Option(help: "Window attention: 'anomalib' (default, anomalib 2.x's numbers) or 'window' (the WinCLIP paper's independent windows).")
+        @Option(help: "Window attention: 'window' (default: each window attends within itself, as in the WinCLIP paper and in anomalib with the open_clip it pins) or 'cross' (what anomalib computes on open_clip >= 2.26.1, outside its supported range).")
         var windowAttention: String?
-
-        @Option(help: "Windows per work unit with --window-attention window (default: a whole scale per unit).")
-        var windowBatch: Int?
 
         @Option(help: "Output folder (default: a new folder under ./winclip-results/).")
         var output: String?
@@ -100,7 +97,6 @@ extension WinCLIPCoord {
             o.referenceDir = referenceDir
             o.scales = scales
             o.windowAttention = windowAttention
-            o.windowBatch = windowBatch
             o.output = output
             o.saveMaps = saveMaps
             o.workers = workers

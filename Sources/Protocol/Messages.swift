@@ -64,21 +64,21 @@ public struct Ready: Codable, Sendable, Equatable {
 public struct ScoringOptions: Codable, Sendable, Equatable, Hashable {
     public var scales: [Int]
     public var temperature: Float
-    public var windowAttention: String
-    public init(scales: [Int], temperature: Float = 0.07, windowAttention: WindowAttention = .acrossWindows) {
+    public var windowAttention: WindowAttention
+    public init(scales: [Int], temperature: Float = 0.07, windowAttention: WindowAttention = .default) {
         self.scales = scales
         self.temperature = temperature
-        self.windowAttention = windowAttention.rawValue
+        self.windowAttention = windowAttention
     }
     public var winclip: WinCLIPOptions {
-        WinCLIPOptions(scales: scales, temperature: temperature, windowAttention: WindowAttention(rawValue: windowAttention) ?? .acrossWindows)
+        WinCLIPOptions(scales: scales, temperature: temperature, windowAttention: windowAttention)
     }
 }
 
 public enum UnitKind: String, Codable, Sendable {
     case text        // class name -> blobs [normal, anomalous]
     case references  // K pixel blobs -> blobs [patch tokens, windows of scale 0, ...]
-    case full        // 1 pixel blob -> body imageScore; blob [few-shot patch scores] when few-shot
+    case full        // 1 pixel blob -> blobs [image score (1 float), few-shot patch scores when few-shot]
     case windows     // 1 pixel blob -> blobs [zero-shot scores, few-shot scores when few-shot]
 }
 
@@ -119,17 +119,17 @@ public struct JobContext: Codable, Sendable, Equatable {
     }
 }
 
-/// RESULT: the unit's outcome; `error` instead of blobs when it failed.
+/// RESULT: the unit's outcome; `error` instead of blobs when it failed. Scores travel in blobs
+/// (raw float32), never in the JSON body, so that any value, NaN included, reaches the
+/// coordinator, which decides what to do with it.
 public struct UnitResult: Codable, Sendable, Equatable {
     public var job: UInt64
     public var unit: Int
-    public var imageScore: Float?
     public var error: String?
     public var seconds: Double
-    public init(job: UInt64, unit: Int, imageScore: Float? = nil, error: String? = nil, seconds: Double = 0) {
+    public init(job: UInt64, unit: Int, error: String? = nil, seconds: Double = 0) {
         self.job = job
         self.unit = unit
-        self.imageScore = imageScore
         self.error = error
         self.seconds = seconds
     }
@@ -141,17 +141,14 @@ public struct SubmitRequest: Codable, Sendable, Equatable {
     public var options: ScoringOptions
     public var referenceCount: Int
     public var imageCount: Int
-    /// Windows per unit; 0 = a whole scale per unit (required by `anomalib` window attention).
-    public var windowBatch: Int
     public var wantMaps: Bool
     /// Run only on workers with this model fingerprint (nil: the fingerprint most workers have).
     public var fingerprint: String?
-    public init(className: String, options: ScoringOptions, referenceCount: Int, imageCount: Int, windowBatch: Int = 0, wantMaps: Bool, fingerprint: String? = nil) {
+    public init(className: String, options: ScoringOptions, referenceCount: Int, imageCount: Int, wantMaps: Bool, fingerprint: String? = nil) {
         self.className = className
         self.options = options
         self.referenceCount = referenceCount
         self.imageCount = imageCount
-        self.windowBatch = windowBatch
         self.wantMaps = wantMaps
         self.fingerprint = fingerprint
     }

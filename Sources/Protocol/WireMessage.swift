@@ -8,7 +8,7 @@ import Foundation
 ///     frame 2...: blobs named by the body
 public struct WireMessage: Sendable, Equatable {
     public static let magic = Data("WCLP".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     public static let maxBodyBytes = 1 << 20
 
     public var type: MessageType
@@ -23,8 +23,10 @@ public struct WireMessage: Sendable, Equatable {
 
     public init<T: Encodable>(_ type: MessageType, _ body: T, blobs: [Data] = []) {
         self.type = type
+        // Non-finite numbers are written as strings, so encoding a body cannot fail.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         self.body = (try? encoder.encode(body)) ?? Data("{}".utf8)
         self.blobs = blobs
     }
@@ -57,7 +59,9 @@ public struct WireMessage: Sendable, Equatable {
     }
 
     public func decode<T: Decodable>(_: T.Type) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: body) } catch {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(T.self, from: body) } catch {
             throw ProtocolError("malformed \(type) body: \(error)")
         }
     }

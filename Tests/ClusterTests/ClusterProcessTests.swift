@@ -11,26 +11,6 @@ final class ClusterProcessTests: XCTestCase {
     let weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
     let dataset = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path
 
-    struct Row { let score: Float?; let label: Int?; let map: String?; let error: String? }
-
-    func readResults(_ dir: URL) throws -> [String: Row] {
-        let text = try String(contentsOf: dir.appendingPathComponent("results.jsonl"), encoding: .utf8)
-        var rows: [String: Row] = [:]
-        for line in text.split(separator: "\n") {
-            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            rows[o["image"] as! String] = Row(score: (o["score"] as? NSNumber)?.floatValue, label: o["label"] as? Int,
-                                              map: o["map"] as? String, error: o["error"] as? String)
-        }
-        return rows
-    }
-
-    /// A float32 .npy's values (header length from its preamble).
-    func readNPY(_ url: URL) throws -> [Float] {
-        let data = try Data(contentsOf: url)
-        let headerLength = Int(data[8]) | Int(data[9]) << 8
-        return try FloatBlob.decode(data.subdata(in: (10 + headerLength)..<data.count))
-    }
-
     func writeConfig(_ dir: URL, port: Int, weights: String, name: String) throws -> String {
         let yaml = """
         coordinator:
@@ -122,13 +102,6 @@ final class ClusterProcessTests: XCTestCase {
         }
     }
 
-    /// Where a tensor's bytes start in a safetensors file.
-    func byteOffset(of name: String, in data: Data) throws -> Int {
-        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
-        let entry = header[name] as! [String: Any]
-        return 8 + headerLength + (entry["data_offsets"] as! [Int])[0]
-    }
 
     func compare(cluster: URL, embedded: URL, fewShot: Bool) throws {
         let a = try readResults(cluster), b = try readResults(embedded)

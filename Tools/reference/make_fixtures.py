@@ -1,9 +1,14 @@
 """Writes every parity fixture of Tests/Fixtures from open_clip, anomalib, torchvision, Pillow.
 
-Run by hand, never by CI (it needs torch), from the repository root:
+Run by hand, never by CI (it needs torch), from the repository root. The reference is anomalib
+as it pins itself (its `clip` extra: open_clip_torch 2.24.0); see docs/reference.md:
     python3 -m venv ../refenv
-    ../refenv/bin/pip install torch open_clip_torch anomalib safetensors scikit-image
+    ../refenv/bin/pip install torch "anomalib[clip]" safetensors scikit-image
     ../refenv/bin/python Tools/reference/make_fixtures.py [--full-size DIR]
+The fixtures of the opt-in `cross` window attention come from the same environment with
+open_clip 3.3.0 put in front of it (outside anomalib's range, so not installed into the venv):
+    ../refenv/bin/pip install --no-deps --target ../openclip-3.3 open_clip_torch==3.3.0
+    PYTHONPATH=../openclip-3.3 ../refenv/bin/python Tools/reference/make_fixtures.py --only winclip
 
 --full-size DIR also exports ViT-B-16-plus-240 with random weights (about 830 MB, not
 committed), open_clip's and anomalib's outputs for it, and anomalib's text-setup time; the
@@ -53,7 +58,12 @@ def main():
         clip_models.write(out, chosen)
     if want("winclip"):
         import winclip_reference
+        import mvtec_tiny
+        print(f"WinCLIP fixtures from open_clip {winclip_reference.open_clip_version()}: "
+              f"window attention '{winclip_reference.window_attention()}'")
         winclip_reference.write(out, chosen, refs)
+        if args.only == "winclip":
+            mvtec_tiny.write_expected(out)
     if want("mvtec"):
         import mvtec_tiny
         mvtec_tiny.write(out)

@@ -21,14 +21,6 @@ public struct ReferenceEmbeddings: Sendable, Equatable, Codable {
     }
 }
 
-/// One image through the image tower: embedding [E], patch tokens [G^2, W], window
-/// embeddings per scale [n_s, E].
-public struct ImageEmbeddings: Sendable {
-    public var image: [Float]
-    public var patchTokens: [Float]
-    public var windows: [[Float]]
-}
-
 /// The per-window scores of one image: what workers send and the coordinator aggregates.
 public struct ImageWindowScores: Sendable, Equatable, Codable {
     /// softmax(cos / T)[anomalous] of the full-image embedding.
