@@ -3,10 +3,11 @@ import PackageDescription
 
 let package = Package(
     name: "winclip-cluster",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "WinCLIP", targets: ["WinCLIP"]),
         .library(name: "Protocol", targets: ["Protocol"]),
+        .library(name: "Options", targets: ["Options"]),
         .executable(name: "winclip-coord", targets: ["Coordinator"]),
         .executable(name: "winclip-worker", targets: ["Worker"]),
         .executable(name: "winclip-bench", targets: ["Bench"]),
@@ -32,29 +33,34 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // PNG writing through libpng, with its setjmp error handling kept in C.
         .target(name: "CPNGWrite", dependencies: ["CLibPNG"]),
+        // A job's options (one Codable type for the command line, cluster.yaml and the wire):
+        // the leaf both the engine and the wire format build on.
+        .target(name: "Options"),
         .target(
             name: "WinCLIP",
             dependencies: [
-                "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
+                "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Protocol", dependencies: ["WinCLIP", "CLibZMQ"]),
-        // The cluster: coordinator, worker, submit client, datasets and outputs (the
-        // executables only parse options and call into it).
+        // The wire format: message types, bodies and the frame codec (no engine, no sockets).
+        .target(name: "Protocol", dependencies: ["Options"]),
+        // The cluster: coordinator, worker and submit state machines and their ZeroMQ loops,
+        // configuration, datasets and outputs (the executables only parse options and call it).
         .target(
             name: "Cluster",
             dependencies: [
-                "WinCLIP", "Protocol", "Yams", "CPNGWrite",
+                "WinCLIP", "Protocol", "Options", "CLibZMQ", "Yams", "CPNGWrite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "Coordinator",
             dependencies: [
-                "WinCLIP", "Protocol", "Cluster",
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "WinCLIP", "Protocol", "Cluster",
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -77,13 +83,13 @@ let package = Package(
         ),
         .testTarget(
             name: "WinCLIPTests",
-            dependencies: ["WinCLIP"],
+            dependencies: ["WinCLIP", "Options"],
             resources: [.copy("../Fixtures")]
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"]
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Options", "Coordinator", "Worker"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

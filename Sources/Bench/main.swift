@@ -91,7 +91,7 @@ struct WinCLIPBench: ParsableCommand {
         let rate = total.flops / total.seconds / 1e9
         defer {
             // Text setup: the 231 prompts of anomalib's ensemble through the text tower.
-            if let scorer = try? WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scaleList)) {
+            if let scorer = try? WinCLIPScorer(model: model, scales: scaleList) {
                 counter.reset()
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 _ = try? scorer.textEmbeddings(className: "transistor", gemm: counter)

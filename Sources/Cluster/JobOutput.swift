@@ -30,13 +30,14 @@ public final class JobOutput: SubmitSink {
 
     public func note(_ message: String) { noteSink(message) }
 
-    public func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
-        var row = ImageResult(image: item.relativePath, score: score, label: item.label, map: nil, error: error)
-        if let error {
-            row.score = nil
+    public func image(_ item: DatasetItem, _ outcome: ScoringOutcome, picture: RGBImage?) throws {
+        var row = ImageResult(image: item.relativePath, score: nil, label: item.label, map: nil, error: nil)
+        switch outcome {
+        case .failed(let error):
             row.error = error
             failed += 1
-        } else if let score {
+        case .scored(let score, let map):
+            row.score = score
             scores[item.relativePath] = score
             if let map {
                 if saveMaps {

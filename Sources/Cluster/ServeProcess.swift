@@ -1,14 +1,13 @@
 import Foundation
 import Logging
-import Protocol
 
 /// `winclip-coord serve`: a long-lived coordinator taking submits one after another or at once.
 public enum ServeProcess {
     public static func run(config: ClusterConfig, logger: Logger, stop: StopSignal) throws {
-        var settings = CoordinatorEngine.Settings(endpoint: config.endpoint)
-        settings.heartbeatInterval = config.heartbeatInterval
-        settings.workerExpiry = config.workerExpiry
-        let engine = try CoordinatorEngine(context: ZMQContext(), settings: settings, logger: logger)
-        engine.run(stop: stop)
+        var settings = CoordinatorSettings()
+        settings.heartbeatInterval = config.coordinator.heartbeatSeconds
+        settings.workerExpiry = config.coordinator.workerExpirySeconds
+        settings.clientExpiry = config.coordinator.clientExpirySeconds
+        try CoordinatorLoop(context: ZMQContext(), endpoint: config.coordinator.endpoint, settings: settings, logger: logger).run(stop: stop)
     }
 }

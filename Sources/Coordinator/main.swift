@@ -18,6 +18,14 @@ func makeLogger(_ label: String, verbose: Bool) -> Logger {
     return logger
 }
 
+/// Runs `body`, printing an error as one line on stderr and exiting with failure.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
 extension WinCLIPCoord {
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -27,8 +35,8 @@ extension WinCLIPCoord {
             scored, labels and masks come from the layout, --k-shot takes train/good's first \
             files) or any folder of images (searched recursively).
 
-            Without --config the job runs on an embedded cluster in this process (one worker per \
-            core). With --config it is submitted to the coordinator named in cluster.yaml \
+            Without --config (or --endpoint) the job runs on an embedded cluster in this process \
+            (one worker per core). With them it is submitted to that coordinator \
             (`winclip-coord serve`), whose workers hold the model.
 
             Results: OUTPUT/results.jsonl (one JSON object per image), with --save-maps \
@@ -42,34 +50,15 @@ extension WinCLIPCoord {
         @Argument(help: "The dataset folder.")
         var dataset: String
 
-        @Option(help: "Cluster config (cluster.yaml): submit to its coordinator instead of an embedded cluster.")
-        var config: String?
-
-        @Option(help: "Model config: a built-in name (ViT-B-16-plus-240, ViT-B-16, ViT-B-32) or an open_clip JSON file.")
-        var modelConfig: String?
-
-        @Option(help: "Weights: an open_clip safetensors checkpoint (F32, F16 or BF16).")
-        var weights: String?
-
-        @Option(help: "Object class for the prompts (default: the MVTec category folder's name, else 'object').")
-        var className: String?
+        @OptionGroup var cluster: ClusterFlags
+        @OptionGroup var model: ModelFlags
+        @OptionGroup var job: JobFlags
 
         @Option(help: "Few-shot: the first K images of train/good are the normal references.")
         var kShot: Int = 0
 
         @Option(help: "Few-shot: every image in DIR is a normal reference.")
         var referenceDir: String?
-
-        @Option(help: "Window scales in patches, comma-separated.", transform: { text in
-            try text.split(separator: ",").map {
-                guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("--scales takes positive integers like 2,3") }
-                return v
-            }
-        })
-        var scales: [Int]?
-
-        @Option(help: "Window attention: 'window' (default: each window attends within itself, as in the WinCLIP paper and in anomalib with the open_clip it pins) or 'cross' (what anomalib computes on open_clip >= 2.26.1, outside its supported range).")
-        var windowAttention: String?
 
         @Option(help: "Output folder (default: a new folder under ./winclip-results/).")
         var output: String?
@@ -88,26 +77,21 @@ extension WinCLIPCoord {
 
         func run() throws {
             let logger = makeLogger("winclip-coord", verbose: verbose)
-            var o = SubmitRunner.Options(dataset: dataset)
-            o.clusterConfig = config
-            o.modelConfig = modelConfig
-            o.weights = weights
-            o.className = className
-            o.kShot = kShot
-            o.referenceDir = referenceDir
-            o.scales = scales
-            o.windowAttention = windowAttention
-            o.output = output
-            o.saveMaps = saveMaps
-            o.workers = workers
-            o.progress = !quiet
-            let stop = StopSignal()
-            StopSignal.installProcessHandlers(stop)
-            do {
+            try reportingErrors {
+                var o = SubmitOptions(dataset: dataset)
+                o.config = try cluster.load()
+                model.apply(to: &o.config)
+                job.apply(to: &o.config.winclip)
+                o.embedded = cluster.config == nil && cluster.endpoint == nil
+                o.kShot = kShot
+                o.referenceDir = referenceDir
+                o.output = output
+                o.saveMaps = saveMaps
+                o.workers = workers
+                o.progress = !quiet
+                let stop = StopSignal()
+                stop.installProcessHandlers()
                 _ = try SubmitRunner.run(o, logger: logger, stop: stop)
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode.failure
             }
         }
     }
@@ -115,26 +99,19 @@ extension WinCLIPCoord {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a long-lived coordinator that takes submits and spreads them over its workers.",
-            discussion: "Binds coordinator.endpoint of the cluster config. Workers (`winclip-worker --config FILE`) and submits (`winclip-coord submit DATASET --config FILE`) connect to it. Stops on SIGINT or SIGTERM.")
+            discussion: "Binds coordinator.endpoint of the cluster config (or --endpoint). Workers (`winclip-worker --config FILE`) and submits (`winclip-coord submit DATASET --config FILE`) connect to it. Stops on SIGINT or SIGTERM, telling clients and workers first.")
 
-        @Option(help: "Cluster config (cluster.yaml).")
-        var config: String
-
-        @Option(help: "Endpoint to bind, overriding coordinator.endpoint.")
-        var endpoint: String?
+        @OptionGroup var cluster: ClusterFlags
 
         @Flag(help: "Log every step.")
         var verbose = false
 
         func run() throws {
             let logger = makeLogger("winclip-coord", verbose: verbose)
-            var c = try ClusterConfig.load(path: config)
-            if let endpoint { c.endpoint = endpoint }
-            let stop = StopSignal()
-            StopSignal.installProcessHandlers(stop)
-            do { try ServeProcess.run(config: c, logger: logger, stop: stop) } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode.failure
+            try reportingErrors {
+                let stop = StopSignal()
+                stop.installProcessHandlers()
+                try ServeProcess.run(config: try cluster.load(), logger: logger, stop: stop)
             }
         }
     }

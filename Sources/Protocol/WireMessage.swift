@@ -21,13 +21,14 @@ public struct WireMessage: Sendable, Equatable {
         self.blobs = blobs
     }
 
+    /// Non-finite numbers are written as strings ("nan", "inf", "-inf"), so encoding the
+    /// message bodies (plain structs of numbers, strings and arrays) cannot fail.
     public init<T: Encodable>(_ type: MessageType, _ body: T, blobs: [Data] = []) {
         self.type = type
-        // Non-finite numbers are written as strings, so encoding a body cannot fail.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        self.body = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        do { self.body = try encoder.encode(body) } catch { preconditionFailure("a \(type) body failed to encode: \(error)") }
         self.blobs = blobs
     }
 

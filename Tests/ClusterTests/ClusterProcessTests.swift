@@ -87,9 +87,9 @@ final class ClusterProcessTests: XCTestCase {
         // The embedded cluster on the same input, in process.
         for (shots, clusterOut) in [(2, clusterFew), (0, clusterZero)] {
             let embeddedOut = dir.appendingPathComponent("embedded-\(shots)shot")
-            var o = SubmitRunner.Options(dataset: dataset)
-            o.modelConfig = modelJSON
-            o.weights = weights
+            var o = SubmitOptions(dataset: dataset)
+            o.config.model.config = modelJSON
+            o.config.model.weights = weights
             o.kShot = shots
             o.saveMaps = true
             o.output = embeddedOut.path

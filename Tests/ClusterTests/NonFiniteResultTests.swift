@@ -10,7 +10,7 @@ final class NonFiniteResultTests: XCTestCase {
     func testNaNScoresBecomeErrorRowsAndTheJobCompletes() throws {
         let nanWeights = try tinyWeights(self, setting: "visual.proj", to: .nan)
         let started = Date()
-        let out = try runTinySubmit(self) { $0.weights = nanWeights.path; $0.workers = 2; $0.saveMaps = true }
+        let out = try runTinySubmit(self) { $0.config.model.weights = nanWeights.path; $0.workers = 2; $0.saveMaps = true }
         XCTAssertLessThan(Date().timeIntervalSince(started), 60)
         let rows = try readResults(out)
         XCTAssertEqual(rows.count, 5)

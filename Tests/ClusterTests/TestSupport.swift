@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Logging
+import Options
 import XCTest
 @testable import Cluster
 import Protocol
@@ -79,11 +81,11 @@ func readNPY(_ url: URL) throws -> [Float] {
 
 /// Runs `winclip-coord submit` in process (embedded cluster) on the tiny fixture model.
 func runTinySubmit(_ test: XCTestCase, dataset: String = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path,
-                   _ configure: (inout SubmitRunner.Options) -> Void) throws -> URL {
+                   _ configure: (inout SubmitOptions) -> Void) throws -> URL {
     let out = try temporaryOutputFolder(test).appendingPathComponent("out")
-    var o = SubmitRunner.Options(dataset: dataset)
-    o.modelConfig = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
-    o.weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
+    var o = SubmitOptions(dataset: dataset)
+    o.config.model.config = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
+    o.config.model.weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
     o.progress = false
     o.workers = 1
     o.output = out.path
@@ -134,4 +136,70 @@ func tinyWeights(_ test: XCTestCase, setting tensor: String, to value: Float) th
     let url = try temporaryOutputFolder(test).appendingPathComponent("weights.safetensors")
     try data.write(to: url)
     return url
+}
+
+/// A coordinator loop on its own thread, bound before `init` returns, stopped by `stop()`.
+final class BackgroundCoordinator: Sendable {
+    let endpoint: String
+    private let stopSignal = StopSignal()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(context: ZMQContext, endpoint: String, settings: CoordinatorSettings = CoordinatorSettings(), logLevel: Logger.Level = .critical) {
+        var logger = Logger(label: "test-coordinator")
+        logger.logLevel = logLevel
+        let loop = CoordinatorLoop(context: context, endpoint: endpoint, settings: settings, logger: logger)
+        let bound = DispatchSemaphore(value: 0)
+        let (stop, done) = (stopSignal, done)
+        Thread.detachNewThread {
+            do { try loop.run(stop: stop, bound: { _ in bound.signal() }) } catch { XCTFail("coordinator: \(error)"); bound.signal() }
+            done.signal()
+        }
+        bound.wait()
+        self.endpoint = endpoint
+    }
+
+    func stop() {
+        stopSignal.request()
+        done.wait()
+    }
+}
+
+/// A worker loop on its own thread with the tiny fixture model, stopped by `stop()`.
+final class BackgroundWorker: Sendable {
+    private let stopSignal = StopSignal()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(context: ZMQContext, endpoint: String, model: TinyFixtureModel, name: String, settings: WorkerSettings = WorkerSettings()) throws {
+        var logger = Logger(label: "test-worker")
+        logger.logLevel = .critical
+        let ready = Ready(fingerprint: model.fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
+                          gridSize: model.config.vision.gridSize, name: name)
+        let loop = WorkerLoop(context: context, endpoint: endpoint, ready: ready, settings: settings, model: model.model,
+                              gemm: try OpenBLASBackend(threads: 1), logger: logger)
+        let (stop, done) = (stopSignal, done)
+        Thread.detachNewThread {
+            do { try loop.run(stop: stop) } catch { XCTFail("worker: \(error)") }
+            done.signal()
+        }
+    }
+
+    func stop() {
+        stopSignal.request()
+        done.wait()
+    }
+}
+
+/// Collects a submit's answers (thread-safe: a test may read while the client runs).
+final class CollectingSink: SubmitSink, Sendable {
+    private let state = Mutex<[String: ScoringOutcome]>([:])
+    var outcomes: [String: ScoringOutcome] { state.withLock { $0 } }
+    func accepted(_ accepted: Accepted) {}
+    func note(_ message: String) {}
+    func image(_ item: DatasetItem, _ outcome: ScoringOutcome, picture: RGBImage?) throws {
+        state.withLock { $0[item.relativePath] = outcome }
+    }
+    func score(_ image: String) -> Float? {
+        if case .scored(let score, _)? = outcomes[image] { return score }
+        return nil
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Options
 import XCTest
 @testable import Cluster
 import WinCLIP
@@ -10,7 +11,7 @@ import WinCLIP
 final class WindowShardingTests: XCTestCase {
     func testBitIdenticalAcrossWorkerCountsAndEqualToAnomalib() throws {
         let tiny = try TinyFixtureModel()
-        let plan = try ImagePlan(gridSize: tiny.config.vision.gridSize, scales: [2, 3], attention: .window)
+        let plan = try ImagePlan(gridSize: tiny.config.vision.gridSize, imageSize: tiny.config.vision.imageSize, scales: [2, 3], attention: .window)
         XCTAssertGreaterThan(plan.units.count, 3, "the tiny model's windows must be cut into batches for this test to mean anything")
         var runs: [(rows: String, maps: [String: Data])] = []
         for workers in [1, 2, 4] {
@@ -33,9 +34,9 @@ final class WindowShardingTests: XCTestCase {
     }
 
     func testCrossModeEqualsAnomalibOnNewerOpenCLIP() throws {
-        let zero = try runTinySubmit(self) { $0.windowAttention = "cross"; $0.saveMaps = true; $0.workers = 2 }
+        let zero = try runTinySubmit(self) { $0.config.winclip.windowAttention = .cross; $0.saveMaps = true; $0.workers = 2 }
         try assertEqualsAnomalib(zero, fewShot: false, mode: .cross)
-        let few = try runTinySubmit(self) { $0.windowAttention = "cross"; $0.saveMaps = true; $0.workers = 2; $0.kShot = 2 }
+        let few = try runTinySubmit(self) { $0.config.winclip.windowAttention = .cross; $0.saveMaps = true; $0.workers = 2; $0.kShot = 2 }
         try assertEqualsAnomalib(few, fewShot: true, mode: .cross)
     }
 }

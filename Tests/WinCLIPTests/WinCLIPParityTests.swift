@@ -1,4 +1,5 @@
 import Foundation
+import Options
 import XCTest
 @testable import WinCLIP
 
@@ -28,7 +29,7 @@ final class WinCLIPParityTests: XCTestCase {
         let config = try ModelConfig.load(Fixtures.path("\(name).json"))
         let model = try CLIPModel(config: config, weightsPath: Fixtures.path("\(name).safetensors"))
         let scales = try JSONDecoder().decode([Int].self, from: Data(expected.metadata["scales"]!.utf8))
-        let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scales, windowAttention: mode))
+        let scorer = try WinCLIPScorer(model: model, scales: scales, attention: mode)
         return Case(name: name, mode: mode, scorer: scorer, expected: expected, className: expected.metadata["class_name"]!)
     }
 
@@ -56,8 +57,8 @@ final class WinCLIPParityTests: XCTestCase {
             let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
             let z = try c.scorer.score(pixels: image, context: zero, plan: plan, gemm: gemm)
             let f = try c.scorer.score(pixels: image, context: few, plan: plan, gemm: gemm)
-            out.zeroScores.append(z.score); out.zeroMaps += z.map
-            out.fewScores.append(f.score); out.fewMaps += f.map
+            out.zeroScores.append(z.score); out.zeroMaps += z.map!
+            out.fewScores.append(f.score); out.fewMaps += f.map!
         }
         return out
     }

@@ -31,7 +31,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=FIXTURES)
     ap.add_argument("--full-size", default=None, help="folder for the full-size random-weight model (not committed)")
-    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "models", "winclip", "mvtec"], default=None)
+    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "models", "winclip", "mvtec", "full-size"], default=None,
+                    help="write one part only (full-size: only the --full-size export)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)

@@ -1,3 +1,5 @@
+import Options
+
 /// One piece of an image's WinCLIP work: what a worker computes and the coordinator collects.
 public enum ImageUnit: Hashable, Sendable {
     /// The full-image pass: the zero-shot image score and, few-shot, the visual association of
@@ -7,32 +9,39 @@ public enum ImageUnit: Hashable, Sendable {
     case windows(scaleIndex: Int, windows: Range<Int>)
 }
 
-/// How one image's work is cut into units: the full pass, then each scale's windows in
-/// batches of similar cost. The cut depends only on the model's grid, the options and the row
-/// budget, never on how many workers there are, so results do not depend on the cluster.
+/// How one image's work is cut into units, and how their scores are put back together.
 ///
-/// With `.window` attention every window is independent, so a scale is cut into batches of at
-/// most `rowsPerUnit` token rows (balanced within the scale); idle workers then share one
-/// image. With `.cross` the windows of a scale attend to each other: a scale is one unit.
+/// The units are the full pass, then each scale's windows in batches of similar cost. The cut
+/// depends only on the model's grid, the options and the row budget, never on how many
+/// workers there are, so results do not depend on the cluster. With `.window` attention every
+/// window is independent, so a scale is cut into batches of at most `rowsPerUnit` token rows
+/// (balanced within the scale) and idle workers share one image. With `.cross` the windows of
+/// a scale attend to each other: a scale is one unit.
 public struct ImagePlan: Sendable, Equatable {
     public let gridSize: Int
+    public let imageSize: Int
     public let scales: [Int]
     public let attention: WindowAttention
     /// Windows of each scale, (G - k + 1)^2.
     public let windowsPerScale: [Int]
+    /// The full pass first, then the window units.
     public let units: [ImageUnit]
+    /// Harmonic aggregation, fusion and upsampling (the coordinator's half of WinCLIP).
+    public let assembler: ScoreAssembler
 
     /// The default row budget of a window unit: two full passes' worth of token rows, so that
     /// a unit's fixed costs (pixels on the wire, the patch embedding) stay below 1% of it.
     public static func defaultRowsPerUnit(gridSize: Int) -> Int { 2 * (gridSize * gridSize + 1) }
 
-    public init(gridSize: Int, scales: [Int], attention: WindowAttention, rowsPerUnit: Int? = nil) throws {
+    public init(gridSize: Int, imageSize: Int, scales: [Int], attention: WindowAttention, rowsPerUnit: Int? = nil) throws {
         guard !scales.isEmpty else { throw ScoringError("at least one window scale is needed") }
         let masks = try scales.map { try WindowMasks(gridSize: gridSize, kernelSize: $0) }
         self.gridSize = gridSize
+        self.imageSize = imageSize
         self.scales = scales
         self.attention = attention
         windowsPerScale = masks.map(\.count)
+        assembler = ScoreAssembler(gridSize: gridSize, imageSize: imageSize, masks: masks)
         let budget = max(1, rowsPerUnit ?? Self.defaultRowsPerUnit(gridSize: gridSize))
         var units: [ImageUnit] = [.full]
         for (s, m) in masks.enumerated() {
@@ -48,6 +57,26 @@ public struct ImagePlan: Sendable, Equatable {
             }
         }
         self.units = units
+    }
+
+    public var windowUnits: ArraySlice<ImageUnit> { units.dropFirst() }
+}
+
+/// Which images get an anomaly map.
+public enum MapPolicy: Sendable, Equatable {
+    /// Every image (segmentation).
+    case always
+    /// None: the image score from the full pass alone (zero-shot classification).
+    case never
+    /// Images whose full-pass score is at least the threshold (`--segment-above`).
+    case whenScoreAtLeast(Float)
+
+    public init(options: JobOptions) {
+        switch (options.task, options.segmentAbove) {
+        case (.classification, _): self = .never
+        case (.segmentation, nil): self = .always
+        case (.segmentation, let threshold?): self = .whenScoreAtLeast(threshold)
+        }
     }
 }
 

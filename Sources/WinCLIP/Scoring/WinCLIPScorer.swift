@@ -1,36 +1,32 @@
 import Foundation
-
-public struct WinCLIPOptions: Sendable, Equatable {
-    /// Window sizes in patches (anomalib's default: 2 and 3).
-    public var scales: [Int] = [2, 3]
-    /// CLIP's softmax temperature used by WinCLIP.
-    public var temperature: Float = 0.07
-    public var windowAttention: WindowAttention = .default
-    public init(scales: [Int] = [2, 3], temperature: Float = 0.07, windowAttention: WindowAttention = .default) {
-        self.scales = scales
-        self.temperature = temperature
-        self.windowAttention = windowAttention
-    }
-}
+import Options
 
 /// WinCLIP on one CLIP model: text setup, reference setup, the units of an image (what
-/// workers run) and, through `ImageAssembly` and `ScoreAssembler`, the coordinator's half.
+/// workers run) and, through `ImageAssembly`, the coordinator's half. The in-process `score`
+/// runs the same units and the same assembly as the cluster.
 public struct WinCLIPScorer: Sendable {
+    /// CLIP's softmax temperature as WinCLIP uses it (anomalib's `TEMPERATURE`).
+    public static let temperature: Float = 0.07
+
     public let model: CLIPModel
-    public let options: WinCLIPOptions
+    public let scales: [Int]
+    public let attention: WindowAttention
     public let windowEncoders: [WindowEncoder]
-    public let assembler: ScoreAssembler
     let tokenizer: SimpleTokenizer
 
-    public init(model: CLIPModel, options: WinCLIPOptions = WinCLIPOptions(), tokenizer: SimpleTokenizer? = nil) throws {
+    public init(model: CLIPModel, scales: [Int] = JobOptions.defaultScales, attention: WindowAttention = .default, tokenizer: SimpleTokenizer? = nil) throws {
         self.model = model
-        self.options = options
+        self.scales = scales
+        self.attention = attention
         let grid = model.config.vision.gridSize
-        windowEncoders = try options.scales.map {
-            WindowEncoder(vision: model.vision, masks: try WindowMasks(gridSize: grid, kernelSize: $0), attention: options.windowAttention)
+        windowEncoders = try scales.map {
+            WindowEncoder(vision: model.vision, masks: try WindowMasks(gridSize: grid, kernelSize: $0), attention: attention)
         }
-        assembler = try ScoreAssembler(gridSize: grid, imageSize: model.config.vision.imageSize, scales: options.scales)
         self.tokenizer = try tokenizer ?? SimpleTokenizer()
+    }
+
+    public init(model: CLIPModel, options: JobOptions, tokenizer: SimpleTokenizer? = nil) throws {
+        try self.init(model: model, scales: options.scales, attention: options.windowAttention, tokenizer: tokenizer)
     }
 
     // MARK: - Setup
@@ -68,12 +64,13 @@ public struct WinCLIPScorer: Sendable {
 
     /// How an image's work is cut into units for this model and these options.
     public func plan(rowsPerUnit: Int? = nil) throws -> ImagePlan {
-        try ImagePlan(gridSize: model.config.vision.gridSize, scales: options.scales, attention: options.windowAttention, rowsPerUnit: rowsPerUnit)
+        try ImagePlan(gridSize: model.config.vision.gridSize, imageSize: model.config.vision.imageSize, scales: scales,
+                      attention: attention, rowsPerUnit: rowsPerUnit)
     }
 
     /// Runs one unit on one preprocessed image [3, S, S].
     public func run(_ unit: ImageUnit, pixels: [Float], context: ScoringContext, gemm: MatMulBackend) throws -> UnitScores {
-        let v = model.config.vision, e = model.config.embedDim, t = options.temperature
+        let v = model.config.vision, e = model.config.embedDim, t = Self.temperature
         guard pixels.count == 3 * v.imageSize * v.imageSize else {
             throw ScoringError("pixels must be [3, \(v.imageSize), \(v.imageSize)], got \(pixels.count) values")
         }
@@ -88,7 +85,7 @@ public struct WinCLIPScorer: Sendable {
                          fewShotPatches: Similarity.visualAssociation(patches, width: v.width, normalizedReferences: references.patchTokens, gemm: gemm))
         case .windows(let scale, let range):
             guard scale >= 0, scale < windowEncoders.count, range.lowerBound >= 0, !range.isEmpty, range.upperBound <= windowEncoders[scale].masks.count else {
-                throw ScoringError("windows \(range) of scale index \(scale) do not exist for scales \(options.scales)")
+                throw ScoringError("windows \(range) of scale index \(scale) do not exist for scales \(scales)")
             }
             if let refs = context.references, refs.windows.count != windowEncoders.count {
                 throw ScoringError("the references hold \(refs.windows.count) scales, the options \(windowEncoders.count)")
@@ -100,13 +97,17 @@ public struct WinCLIPScorer: Sendable {
         }
     }
 
-    /// One image in process, as anomalib's `WinClipModel` scores it: every unit of the plan,
-    /// then the assembly, exactly as the cluster runs them.
-    public func score(pixels: [Float], context: ScoringContext, plan: ImagePlan? = nil, gemm: MatMulBackend) throws -> AnomalyResult {
-        let plan = try plan ?? self.plan()
-        var assembly = ImageAssembly(plan: plan, fewShot: context.fewShot)
-        for unit in plan.units { try assembly.add(unit, try run(unit, pixels: pixels, context: context, gemm: gemm)) }
-        return assembler.assemble(assembly.windowScores!)
+    /// One image in process, as anomalib's `WinClipModel` scores it: the plan's units one by
+    /// one, then the assembly, exactly as the cluster runs them.
+    public func score(pixels: [Float], context: ScoringContext, plan: ImagePlan? = nil, mapPolicy: MapPolicy = .always,
+                      gemm: MatMulBackend) throws -> AnomalyResult {
+        var assembly = ImageAssembly(plan: try plan ?? self.plan(), fewShot: context.fewShot, mapPolicy: mapPolicy)
+        var queue = assembly.initialUnits
+        while !queue.isEmpty {
+            let unit = queue.removeFirst()
+            queue += try assembly.add(unit, try run(unit, pixels: pixels, context: context, gemm: gemm))
+        }
+        return assembly.result!
     }
 
     static func patchTokens(_ all: [Float], images: Int, tokens t: Int, width w: Int) -> [Float] {

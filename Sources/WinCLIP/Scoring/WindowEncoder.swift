@@ -1,3 +1,4 @@
+import Options
 /// Builds the window sequences of one scale from the tokens before `ln_pre` and runs them
 /// through the rest of the image tower (ln_pre, transformer, ln_post, class token, proj).
 public struct WindowEncoder: Sendable {

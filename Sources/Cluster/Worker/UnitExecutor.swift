@@ -1,17 +1,18 @@
 import Foundation
+import Options
 import Protocol
 import WinCLIP
 
-/// The worker's computation: one UNIT message in, one RESULT message out. Holds the model and
-/// the job contexts (text and reference embeddings) the coordinator sent.
-public final class UnitExecutor: @unchecked Sendable {
+/// The worker's computation, on the compute thread: a CONTEXT is stored, a UNIT becomes its
+/// RESULT. Holds the model and the job contexts (text and reference embeddings) the
+/// coordinator sent; a value owned by one thread, so it needs no lock.
+public struct UnitExecutor {
     public let model: CLIPModel
     public let gemm: MatMulBackend
     let tokenizer: SimpleTokenizer
-    private var scorers: [ScoringOptions: WinCLIPScorer] = [:]
-    private var contexts: [UInt64: (text: TextEmbeddings, references: ReferenceEmbeddings?)] = [:]
-    private var contextOrder: [UInt64] = []
-    private let lock = NSLock()
+    private var scorers: [JobOptions: WinCLIPScorer] = [:]
+    private var contexts: [JobID: ScoringContext] = [:]
+    private var contextOrder: [JobID] = []
     /// Contexts kept at once (a worker serves few jobs at a time; older ones are dropped).
     let maxContexts = 8
 
@@ -21,17 +22,24 @@ public final class UnitExecutor: @unchecked Sendable {
         tokenizer = try SimpleTokenizer()
     }
 
-    func scorer(_ options: ScoringOptions) throws -> WinCLIPScorer {
-        lock.lock()
-        defer { lock.unlock() }
+    /// A UNIT's RESULT; nil for a CONTEXT (stored) or a message of another type.
+    public mutating func handle(_ message: WireMessage) -> WireMessage? {
+        switch message.type {
+        case .unit: return execute(message)
+        case .context: try? storeContext(message); return nil
+        default: return nil
+        }
+    }
+
+    mutating func scorer(_ options: JobOptions) throws -> WinCLIPScorer {
         if let s = scorers[options] { return s }
-        let s = try WinCLIPScorer(model: model, options: options.winclip, tokenizer: tokenizer)
+        let s = try WinCLIPScorer(model: model, options: options, tokenizer: tokenizer)
         scorers[options] = s
         return s
     }
 
     /// Stores a CONTEXT message's embeddings.
-    public func storeContext(_ message: WireMessage, options: ScoringOptions? = nil) throws {
+    public mutating func storeContext(_ message: WireMessage) throws {
         let header = try message.decode(JobContext.self)
         let e = model.config.embedDim, w = model.config.vision.width, g = model.config.vision.gridSize
         let text = TextEmbeddings(normal: try message.floats(0, count: e), anomalous: try message.floats(1, count: e))
@@ -47,16 +55,14 @@ public final class UnitExecutor: @unchecked Sendable {
             }
             references = ReferenceEmbeddings(count: k, patchTokens: patches, windows: windows)
         }
-        lock.lock()
-        contexts[header.job] = (text, references)
+        contexts[header.job] = ScoringContext(text: text, references: references)
         contextOrder.removeAll { $0 == header.job }
         contextOrder.append(header.job)
         while contextOrder.count > maxContexts { contexts[contextOrder.removeFirst()] = nil }
-        lock.unlock()
     }
 
     /// Runs a UNIT message; failures become a RESULT with `error`.
-    public func execute(_ message: WireMessage) -> WireMessage {
+    public mutating func execute(_ message: WireMessage) -> WireMessage {
         let started = DispatchTime.now().uptimeNanoseconds
         let spec: UnitSpec
         do { spec = try message.decode(UnitSpec.self) } catch {
@@ -71,30 +77,27 @@ public final class UnitExecutor: @unchecked Sendable {
         }
     }
 
-    func run(_ spec: UnitSpec, _ message: WireMessage) throws -> (UnitResult, [Data]) {
+    mutating func run(_ spec: UnitSpec, _ message: WireMessage) throws -> (UnitResult, [Data]) {
         let scorer = try self.scorer(spec.options)
         let s = model.config.vision.imageSize
         let pixelCount = 3 * s * s
+        let done = UnitResult(job: spec.job, unit: spec.unit)
         switch spec.kind {
         case .text:
-            guard let name = spec.className else { throw ProtocolError("text unit without class name") }
-            let text = try scorer.textEmbeddings(className: name, gemm: gemm)
-            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)])
+            guard let className = spec.options.className else { throw ProtocolError("text unit without a class name") }
+            let text = try scorer.textEmbeddings(className: className, gemm: gemm)
+            return (done, [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)])
         case .references:
             let k = message.blobs.count
             guard k > 0 else { throw ProtocolError("references unit without images") }
             var pixels: [Float] = []
             for i in 0..<k { pixels += try message.floats(i, count: pixelCount) }
             let refs = scorer.referenceEmbeddings(pixels: pixels, count: k, gemm: gemm)
-            return (UnitResult(job: spec.job, unit: spec.unit), [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode))
+            return (done, [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode))
         case .full, .windows:
             let pixels = try message.floats(0, count: pixelCount)
-            lock.lock()
-            let context = contexts[spec.job]
-            lock.unlock()
-            guard let context else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
-            if spec.fewShot && context.references == nil { throw ProtocolError("few-shot unit but the job context has no references") }
-            let refs = spec.fewShot ? context.references : nil
+            guard let context = contexts[spec.job] else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
+            if spec.fewShot && !context.fewShot { throw ProtocolError("few-shot unit but the job context has no references") }
             let unit: ImageUnit
             if spec.kind == .full {
                 unit = .full
@@ -104,9 +107,8 @@ public final class UnitExecutor: @unchecked Sendable {
                 }
                 unit = .windows(scaleIndex: scale, windows: start..<(start + count))
             }
-            let scores = try scorer.run(unit, pixels: pixels, context: ScoringContext(text: context.text, references: refs), gemm: gemm)
-            let done = UnitResult(job: spec.job, unit: spec.unit)
-            switch scores {
+            let used = spec.fewShot ? context : ScoringContext(text: context.text, references: nil)
+            switch try scorer.run(unit, pixels: pixels, context: used, gemm: gemm) {
             case .full(let imageScore, let patches):
                 return (done, [FloatBlob.encode([imageScore])] + (patches.map { [FloatBlob.encode($0)] } ?? []))
             case .windows(let zero, let few):

@@ -1,46 +1,39 @@
 import Foundation
 import Logging
+import Options
 import Protocol
 import WinCLIP
 
+/// What `winclip-coord submit` was asked: the dataset, where to run, the merged configuration
+/// (cluster.yaml, then the command line) and what to write.
+public struct SubmitOptions: Sendable {
+    public var dataset: String
+    /// cluster.yaml with the command line's overrides applied (model, endpoint, job options).
+    public var config = ClusterConfig()
+    /// Run on an embedded cluster in this process (else submit to `config.coordinator.endpoint`).
+    public var embedded = true
+    public var kShot = 0
+    public var referenceDir: String?
+    public var output: String?
+    public var saveMaps = false
+    /// Embedded cluster: local workers (default one per core).
+    public var workers: Int?
+    public var progress = true
+    public init(dataset: String) { self.dataset = dataset }
+}
+
 /// `winclip-coord submit`: everything between the parsed command line and the written results.
 public enum SubmitRunner {
-    public struct Options: Sendable {
-        public var dataset: String
-        /// nil: an embedded cluster in this process.
-        public var clusterConfig: String?
-        public var modelConfig: String?
-        public var weights: String?
-        public var className: String?
-        public var kShot = 0
-        public var referenceDir: String?
-        public var scales: [Int]?
-        public var windowAttention: String?
-        public var output: String?
-        public var saveMaps = false
-        public var workers: Int?
-        public var endpoint: String?
-        public var progress = true
-        public init(dataset: String) { self.dataset = dataset }
-    }
-
     public struct Outcome: Sendable {
         public var summary: JobSummary
         public var outputDirectory: URL
         public var metrics: MetricsReport?
     }
 
-    public static func run(_ o: Options, logger: Logger, stop: StopSignal = StopSignal(), print: @escaping (String) -> Void = { Swift.print($0); fflush(stdout) }) throws -> Outcome {
+    public static func run(_ o: SubmitOptions, logger: Logger, stop: StopSignal = StopSignal(),
+                           print: @escaping (String) -> Void = printFlushed) throws -> Outcome {
         // Everything that can be wrong with the input is found before any work.
         let dataset = try Dataset(path: o.dataset)
-        var config = try o.clusterConfig.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
-        if let v = o.modelConfig { config.modelConfig = v }
-        if let v = o.weights { config.weights = v }
-        if let v = o.scales { config.scales = v }
-        if let v = o.windowAttention { config.windowAttention = v }
-        if let v = o.endpoint { config.endpoint = v }
-        let attention = try WindowAttention.parse(config.windowAttention)
-        guard !config.scales.isEmpty, config.scales.allSatisfy({ $0 > 0 }) else { throw SubmitError("--scales must be positive integers, e.g. 2,3") }
         var references: [URL] = []
         if let dir = o.referenceDir {
             references = try Dataset.referenceFolder(dir)
@@ -48,42 +41,39 @@ public enum SubmitRunner {
         } else if o.kShot > 0 {
             references = try dataset.references(kShot: o.kShot)
         }
-        let className = o.className ?? dataset.className
+        var options = o.config.winclip
+        options.className = options.className ?? dataset.className
+        try options.validate(referenceCount: references.count)
         let writer = try ResultWriter(directory: o.output.map { URL(fileURLWithPath: $0) }, datasetName: dataset.name,
                                       images: dataset.items.map(\.relativePath))
-        print("scoring \(dataset.items.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(className)', \(references.isEmpty ? "zero-shot" : "\(references.count)-shot")) into \(writer.directory.path)")
+        print("scoring \(dataset.items.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(options.className!)', \(references.isEmpty ? "zero-shot" : "\(references.count)-shot")) into \(writer.directory.path)")
         if dataset.skippedFiles > 0 { print("skipped \(dataset.skippedFiles) file(s) that are not images") }
 
-        var job = SubmitJob(datasetRoot: dataset.root, items: dataset.items, className: className, references: references,
-                            options: ScoringOptions(scales: config.scales, windowAttention: attention),
-                            saveMaps: o.saveMaps)
+        var job = SubmitJob(items: dataset.items, references: references, options: options, saveMaps: o.saveMaps)
         let progress = o.progress ? ProgressReporter(total: dataset.items.count) : nil
         let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: dataset.items.contains { $0.label != nil },
                                progress: progress, note: { logger.notice("\($0)") })
         let summary: JobSummary
-        if o.clusterConfig == nil {
+        let model = o.config.model
+        if o.embedded {
             // Embedded cluster: the model is loaded here (a bad weights file stops us now).
             let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
             let gemm = try OpenBLASBackend(threads: 1, logger: logger)
-            let model = try ModelLoading.load(config: config.modelConfig, weights: config.weights, logger: logger)
-            for scale in config.scales where scale > model.config.vision.gridSize {
-                throw SubmitError("window scale \(scale) exceeds the \(model.config.vision.gridSize)x\(model.config.vision.gridSize) patch grid of \(model.config.name)")
-            }
-            let fingerprint = try ModelFingerprint.compute(config: model.config, weightsPath: config.weights!)
-            job.fingerprint = fingerprint
-            let cluster = try EmbeddedCluster(model: model, fingerprint: fingerprint, workers: workers, gemm: gemm, logger: logger)
+            let loaded = try ModelLoading.load(config: model.config, weights: model.weights, logger: logger)
+            try options.validate(referenceCount: references.count, gridSize: loaded.model.config.vision.gridSize)
+            job.fingerprint = loaded.fingerprint
+            let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, gemm: gemm, logger: logger)
             defer { cluster.shutdown() }
             let client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)
         } else {
             // When the model named in the config is readable here, the job asks for exactly
             // it; otherwise it runs on the model most of the coordinator's workers have.
-            if let weights = config.weights, FileManager.default.isReadableFile(atPath: weights) {
-                let modelConfig = try ModelConfig.load(config.modelConfig)
-                job.fingerprint = try ModelFingerprint.compute(config: modelConfig, weightsPath: weights)
+            if let weights = model.weights, FileManager.default.isReadableFile(atPath: weights) {
+                job.fingerprint = try ModelFingerprint.compute(config: try ModelConfig.load(model.config), weightsPath: weights)
                 logger.info("job requires model fingerprint \(job.fingerprint!) (\(weights))")
             }
-            let client = SubmitClient(context: ZMQContext(), endpoint: config.endpoint, logger: logger)
+            let client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)
         }
         progress?.finish()
@@ -100,4 +90,9 @@ public enum SubmitRunner {
                      summary.scored, summary.failed, summary.seconds, rate, summary.workers.count) + writer.directory.path)
         return Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics)
     }
+}
+
+/// Prints a line and flushes it, so that it appears before the progress on stderr.
+public func printFlushed(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -1,5 +1,5 @@
 /// How the tokens of WinCLIP's window sequences attend to each other.
-public enum WindowAttention: String, Sendable, CaseIterable, Codable {
+public enum WindowAttention: String, Sendable, CaseIterable, Codable, Hashable {
     /// The WinCLIP paper's windows, and what anomalib computes as it pins open_clip
     /// (`open-clip-torch<2.26.1`, whose transformer is sequence-first): each window sequence
     /// (class token + its patches) attends only within itself. The default.
@@ -15,18 +15,20 @@ public enum WindowAttention: String, Sendable, CaseIterable, Codable {
     public static let `default` = WindowAttention.window
 
     /// Parses a mode name; the old name `anomalib` is refused with what replaced it.
-    public static func parse(_ name: String) throws -> WindowAttention {
+    public static func parse(_ name: String) throws(OptionsError) -> WindowAttention {
         if let mode = WindowAttention(rawValue: name) { return mode }
-        let modes = allCases.map(\.rawValue).joined(separator: ", ")
         if name == "anomalib" {
-            throw ScoringError("window attention 'anomalib' was renamed: use 'window' (the default; anomalib as it pins open_clip) or 'cross' (anomalib on open_clip >= 2.26.1); modes: \(modes)")
+            throw OptionsError("window attention 'anomalib' was renamed: use 'window' (the default; anomalib as it pins open_clip) or 'cross' (anomalib on open_clip >= 2.26.1); modes: \(names)")
         }
-        throw ScoringError("unknown window attention '\(name)'; modes: \(modes)")
+        throw OptionsError("unknown window attention '\(name)'; modes: \(names)")
     }
-}
 
-/// A WinCLIP input or result that cannot be used, with the reason.
-public struct ScoringError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        do { self = try Self.parse(name) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

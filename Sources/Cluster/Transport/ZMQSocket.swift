@@ -8,9 +8,17 @@ public struct ZMQError: Error, CustomStringConvertible {
         code = zmq_errno()
         description = "\(what): \(String(cString: zmq_strerror(code)))"
     }
+
+    /// libzmq's ETERM: the context was shut down (zmq.h: ZMQ_HAUSNUMERO + 53).
+    public static let contextTerminated = Int32(ZMQ_HAUSNUMERO) + 53
+    public var isContextTerminated: Bool { code == Self.contextTerminated }
 }
 
 /// A ZeroMQ context: one per process; inproc:// endpoints only connect sockets of one context.
+///
+/// `@unchecked Sendable` is safe: libzmq documents contexts as thread-safe (zmq_ctx_new(3):
+/// "A ØMQ context is thread safe and may be shared among as many application threads as
+/// necessary"), and this class has no mutable state of its own.
 public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
 
@@ -24,16 +32,25 @@ public final class ZMQContext: @unchecked Sendable {
     public func shutdown() { zmq_ctx_shutdown(handle) }
 }
 
-/// A ZeroMQ socket, multipart frames as Data. Not thread-safe: each socket lives on one thread.
-public final class ZMQSocket: @unchecked Sendable {
-    public enum Kind: Int32 { case dealer = 5, router = 6 }
+/// A ZeroMQ socket, multipart frames as Data. Not Sendable: libzmq sockets are not
+/// thread-safe, so a socket is created, used and closed by one thread.
+public final class ZMQSocket {
+    public enum Kind {
+        case dealer, router, pair
+        var value: Int32 {
+            switch self {
+            case .dealer: return ZMQ_DEALER
+            case .router: return ZMQ_ROUTER
+            case .pair: return ZMQ_PAIR
+            }
+        }
+    }
+
     let handle: UnsafeMutableRawPointer
-    public let context: ZMQContext
     private var closed = false
 
     public init(_ context: ZMQContext, _ kind: Kind) throws {
-        guard let h = zmq_socket(context.handle, kind.rawValue) else { throw ZMQError("zmq_socket") }
-        self.context = context
+        guard let h = zmq_socket(context.handle, kind.value) else { throw ZMQError("zmq_socket") }
         handle = h
         try setInt(ZMQ_LINGER, 0)  // never hang at exit on undelivered messages
     }
@@ -54,14 +71,11 @@ public final class ZMQSocket: @unchecked Sendable {
         guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) == 0 else { throw ZMQError("zmq_setsockopt \(option)") }
     }
 
-    public func setRoutingID(_ id: Data) throws {
-        try id.withUnsafeBytes { p in
-            guard zmq_setsockopt(handle, ZMQ_ROUTING_ID, p.baseAddress, id.count) == 0 else { throw ZMQError("zmq_setsockopt ROUTING_ID") }
-        }
-    }
-
     /// Largest message accepted; a peer sending more is disconnected (bounded memory).
     public func setMaxMessageSize(_ bytes: Int64) throws { try setInt64(ZMQ_MAXMSGSIZE, bytes) }
+
+    /// ROUTER: a send to a peer that is gone is an error, not silently dropped.
+    public func setRouterMandatory() throws { try setInt(ZMQ_ROUTER_MANDATORY, 1) }
 
     public func bind(_ endpoint: String) throws {
         guard zmq_bind(handle, endpoint) == 0 else { throw ZMQError("cannot bind \(endpoint)") }
@@ -100,7 +114,7 @@ public final class ZMQSocket: @unchecked Sendable {
     /// Returns nil on timeout.
     public func receive(timeoutMs: Int? = nil) throws -> [Data]? {
         if let timeoutMs {
-            guard try poll(timeoutMs: timeoutMs) else { return nil }
+            guard try ZMQSocket.poll([self], timeoutMs: timeoutMs).first == true else { return nil }
         }
         var frames: [Data] = []
         repeat {
@@ -115,14 +129,15 @@ public final class ZMQSocket: @unchecked Sendable {
         return frames
     }
 
-    /// True when a message is waiting (within `timeoutMs`).
-    public func poll(timeoutMs: Int) throws -> Bool {
-        var item = zmq_pollitem_t(socket: handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
-        let rc = zmq_poll(&item, 1, timeoutMs)
+    /// Waits until one of `sockets` has a message or `timeoutMs` passes (-1: forever);
+    /// returns which have one. A signal interrupting the wait counts as a timeout.
+    public static func poll(_ sockets: [ZMQSocket], timeoutMs: Int) throws -> [Bool] {
+        var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        let rc = zmq_poll(&items, Int32(items.count), timeoutMs)
         if rc < 0 {
-            if zmq_errno() == EINTR { return false }
+            if zmq_errno() == EINTR { return sockets.map { _ in false } }
             throw ZMQError("zmq_poll")
         }
-        return rc > 0
+        return items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
     }
 }

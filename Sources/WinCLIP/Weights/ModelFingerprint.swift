@@ -1,5 +1,4 @@
 import Foundation
-import WinCLIP
 
 /// Identifies what a worker computes with: its model config and the bytes of its weights.
 /// Two workers with equal fingerprints give bit-identical results; a job never mixes two.
@@ -8,7 +7,7 @@ public enum ModelFingerprint {
     public static func compute(config: ModelConfig, weightsPath: String) throws -> String {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: weightsPath), options: .alwaysMapped) } catch {
-            throw ProtocolError("cannot read weights \(weightsPath) for the model fingerprint: \(error.localizedDescription)")
+            throw WeightsError("cannot read weights \(weightsPath) for the model fingerprint: \(error.localizedDescription)")
         }
         return "\(hex(hash(Data(describing(config).utf8))))-\(hex(hash(data)))"
     }
