@@ -23,9 +23,24 @@ extension WinCLIPCoord {
         static let configuration = CommandConfiguration(
             abstract: "Score every image of a dataset and write scores, maps and metrics.",
             discussion: """
-            DATASET is an MVTec AD category folder (train/ and test/: every image under test/ is \
-            scored, labels and masks come from the layout, --k-shot takes train/good's first \
-            files) or any folder of images (searched recursively).
+            DATASET's layout is detected when only one fits (--layout forces it):
+              mvtec      train/ + test/: test/good is label 0, test/<defect> 1, masks from \
+            ground_truth/<defect>/<stem>_mask.png; --k-shot takes train/good's first files.
+              mvtec-ad2  test_public/{good,bad} with test_public/ground_truth/bad/<stem>_mask.png; \
+            references from train/good (validation/ and test_private*/ are not scored).
+              visa       Data/Images/{Normal,Anomaly} + Data/Masks/Anomaly; split_csv/1cls.csv (in \
+            the category or beside it) picks the test rows and the train references. anomalib's \
+            converted visa_pytorch/<category> is the mvtec layout.
+              folder     --normal-dir, --abnormal-dir, --normal-test-dir, --mask-dir (relative to \
+            DATASET): abnormal images are label 1, --normal-test-dir's (else --normal-dir's) 0; \
+            references are --normal-dir's first files and are not scored.
+              plain      any folder of images (searched recursively), unlabelled.
+              file-list  --file-list FILE (or - for stdin): one image path per line, '#' comments.
+            The class name is the category folder's name (VisA's object name), else 'object'. A \
+            folder of categories (MVTec AD's or VisA's root) is a benchmark: --all-categories \
+            scores each into OUTPUT/<category>/ and writes OUTPUT/summary.md and summary.json. \
+            Symbolic links are followed but no folder is entered twice; FIFOs, sockets, devices, \
+            broken links and unreadable folders become error rows and are never opened.
 
             Without --config the job runs on an embedded cluster in this process (one worker per \
             core). With --config it is submitted to the coordinator named in cluster.yaml \
