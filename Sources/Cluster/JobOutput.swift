@@ -39,6 +39,7 @@ public final class JobOutput: SubmitSink {
         case .scored(let score, let map):
             row.score = score
             scores[item.relativePath] = score
+            if map == nil && saveMaps { row.mapSkipped = true }
             if let map {
                 if saveMaps {
                     row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
@@ -51,6 +52,14 @@ public final class JobOutput: SubmitSink {
         }
         try writer.write(row)
         done += 1
+        progress?.update(done: done, failed: failed)
+    }
+
+    /// A file or folder the dataset scan could not use: an error row, never opened.
+    public func problem(_ problem: DatasetProblem) throws {
+        try writer.write(ImageResult(image: problem.relativePath, error: problem.description))
+        done += 1
+        failed += 1
         progress?.update(done: done, failed: failed)
     }
 

@@ -31,9 +31,24 @@ extension WinCLIPCoord {
         static let configuration = CommandConfiguration(
             abstract: "Score every image of a dataset and write scores, maps and metrics.",
             discussion: """
-            DATASET is an MVTec AD category folder (train/ and test/: every image under test/ is \
-            scored, labels and masks come from the layout, --k-shot takes train/good's first \
-            files) or any folder of images (searched recursively).
+            DATASET's layout is detected when only one fits (--layout forces it):
+              mvtec      train/ + test/: test/good is label 0, test/<defect> 1, masks from \
+            ground_truth/<defect>/<stem>_mask.png; --k-shot takes train/good's first files.
+              mvtec-ad2  test_public/{good,bad} with test_public/ground_truth/bad/<stem>_mask.png; \
+            references from train/good (validation/ and test_private*/ are not scored).
+              visa       Data/Images/{Normal,Anomaly} + Data/Masks/Anomaly; split_csv/1cls.csv (in \
+            the category or beside it) picks the test rows and the train references. anomalib's \
+            converted visa_pytorch/<category> is the mvtec layout.
+              folder     --normal-dir, --abnormal-dir, --normal-test-dir, --mask-dir (relative to \
+            DATASET): abnormal images are label 1, --normal-test-dir's (else --normal-dir's) 0; \
+            references are --normal-dir's first files and are not scored.
+              plain      any folder of images (searched recursively), unlabelled.
+              file-list  --file-list FILE (or - for stdin): one image path per line, '#' comments.
+            The class name is the category folder's name (VisA's object name), else 'object'. A \
+            folder of categories (MVTec AD's or VisA's root) is a benchmark: --all-categories \
+            scores each into OUTPUT/<category>/ and writes OUTPUT/summary.md and summary.json. \
+            Symbolic links are followed but no folder is entered twice; FIFOs, sockets, devices, \
+            broken links and unreadable folders become error rows and are never opened.
 
             Without --config (or --endpoint) the job runs on an embedded cluster in this process \
             (one worker per core). With them it is submitted to that coordinator \
@@ -47,8 +62,29 @@ extension WinCLIPCoord {
             for ViT-B-16-plus-240): downloading is not available yet.
             """)
 
-        @Argument(help: "The dataset folder.")
-        var dataset: String
+        @Argument(help: "The dataset folder (or a benchmark root of category folders).")
+        var dataset: String?
+
+        @Option(help: "The dataset's layout, when detection cannot tell (mvtec, mvtec-ad2, visa, folder, plain, file-list).")
+        var layout: DatasetLayout?
+
+        @Option(help: "Score the images listed in FILE (one path per line; - for standard input) instead of a folder.")
+        var fileList: String?
+
+        @Option(help: "Folder layout: the normal images (relative to DATASET); the first --k-shot are the references.")
+        var normalDir: String?
+
+        @Option(help: "Folder layout: the anomalous images (label 1).")
+        var abnormalDir: String?
+
+        @Option(help: "Folder layout: normal test images (label 0; default: --normal-dir's images after the references).")
+        var normalTestDir: String?
+
+        @Option(help: "Folder layout: masks of the anomalous images (same file names).")
+        var maskDir: String?
+
+        @Flag(help: "DATASET is a benchmark root: score every category into OUTPUT/<category>/ and write summary.md and summary.json (chosen by itself when the folder is one).")
+        var allCategories = false
 
         @OptionGroup var cluster: ClusterFlags
         @OptionGroup var model: ModelFlags
@@ -78,7 +114,17 @@ extension WinCLIPCoord {
         func run() throws {
             let logger = makeLogger("winclip-coord", verbose: verbose)
             try reportingErrors {
-                var o = SubmitOptions(dataset: dataset)
+                guard (dataset == nil) != (fileList == nil) else {
+                    throw ValidationError("give a DATASET folder or --file-list FILE (one of them)")
+                }
+                var o = SubmitOptions(dataset: dataset ?? fileList!)
+                o.datasetOptions.layout = fileList != nil ? .fileList : layout
+                if let normalDir {
+                    o.datasetOptions.folder = FolderLayoutDirs(normalDir: normalDir, abnormalDir: abnormalDir, normalTestDir: normalTestDir, maskDir: maskDir)
+                } else if abnormalDir != nil || normalTestDir != nil || maskDir != nil {
+                    throw ValidationError("--abnormal-dir, --normal-test-dir and --mask-dir need --normal-dir (the folder layout)")
+                }
+                o.allCategories = allCategories
                 o.config = try cluster.load()
                 model.apply(to: &o.config)
                 job.apply(to: &o.config.winclip)

@@ -79,21 +79,31 @@ func readNPY(_ url: URL) throws -> [Float] {
     return try FloatBlob.decode(data.subdata(in: (10 + headerLength)..<data.count))
 }
 
-/// Runs `winclip-coord submit` in process (embedded cluster) on the tiny fixture model.
-func runTinySubmit(_ test: XCTestCase, dataset: String = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path,
-                   _ configure: (inout SubmitOptions) -> Void) throws -> URL {
-    let out = try temporaryOutputFolder(test).appendingPathComponent("out")
+/// Submit options for the tiny fixture model on an embedded cluster, writing to `output`.
+func tinySubmitOptions(dataset: String, output: URL) -> SubmitOptions {
     var o = SubmitOptions(dataset: dataset)
     o.config.model.config = clusterFixtures.appendingPathComponent("tiny-vit-48.json").path
     o.config.model.weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
     o.progress = false
     o.workers = 1
-    o.output = out.path
-    configure(&o)
+    o.output = output.path
+    return o
+}
+
+/// Runs `winclip-coord submit` in process, quietly; returns the output folder.
+@discardableResult
+func runSubmit(_ o: SubmitOptions) throws -> URL {
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    _ = try SubmitRunner.run(o, logger: logger, print: { _ in })
-    return URL(fileURLWithPath: o.output!)
+    return try SubmitRunner.run(o, logger: logger, print: { _ in }).outputDirectory
+}
+
+/// Runs `winclip-coord submit` in process (embedded cluster) on the tiny fixture model.
+func runTinySubmit(_ test: XCTestCase, dataset: String = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path,
+                   _ configure: (inout SubmitOptions) -> Void) throws -> URL {
+    var o = tinySubmitOptions(dataset: dataset, output: try temporaryOutputFolder(test).appendingPathComponent("out"))
+    configure(&o)
+    return try runSubmit(o)
 }
 
 /// Asserts that an output folder's scores and maps equal anomalib's on mvtec-tiny/tile

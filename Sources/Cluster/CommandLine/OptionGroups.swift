@@ -8,6 +8,7 @@ import Options
 extension WindowAttention: ExpressibleByArgument {}
 extension ScoringTask: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension DatasetLayout: ExpressibleByArgument {}
 
 /// `--config` and `--endpoint`.
 public struct ClusterFlags: ParsableArguments {

@@ -9,6 +9,9 @@ public struct ImageResult: Sendable, Equatable {
     public var score: Float?
     public var label: Int?
     public var map: String?
+    /// Written as `"map": null`: maps were asked for, but this image got none
+    /// (`--segment-above`: its score was below the line).
+    public var mapSkipped = false
     public var error: String?
 
     public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil) {
@@ -24,7 +27,7 @@ public struct ImageResult: Sendable, Equatable {
         var fields = ["\"image\": \(Self.quoted(image))"]
         if let score { fields.append("\"score\": \(score.isFinite ? score.description : "null")") }
         if let label { fields.append("\"label\": \(label)") }
-        if let map { fields.append("\"map\": \(Self.quoted(map))") }
+        if let map { fields.append("\"map\": \(Self.quoted(map))") } else if mapSkipped { fields.append("\"map\": null") }
         if let error { fields.append("\"error\": \(Self.quoted(error))") }
         return "{" + fields.joined(separator: ", ") + "}"
     }

@@ -7,7 +7,12 @@ import WinCLIP
 /// What `winclip-coord submit` was asked: the dataset, where to run, the merged configuration
 /// (cluster.yaml, then the command line) and what to write.
 public struct SubmitOptions: Sendable {
+    /// A dataset folder, a benchmark root (every category), or with `datasetOptions.layout ==
+    /// .fileList` a list of image paths ("-": standard input).
     public var dataset: String
+    public var datasetOptions = DatasetOptions()
+    /// Score every category of a benchmark root (also chosen when the folder is one).
+    public var allCategories = false
     /// cluster.yaml with the command line's overrides applied (model, endpoint, job options).
     public var config = ClusterConfig()
     /// Run on an embedded cluster in this process (else submit to `config.coordinator.endpoint`).
@@ -33,52 +38,103 @@ public enum SubmitRunner {
     public static func run(_ o: SubmitOptions, logger: Logger, stop: StopSignal = StopSignal(),
                            print: @escaping (String) -> Void = printFlushed) throws -> Outcome {
         // Everything that can be wrong with the input is found before any work.
-        let dataset = try Dataset(path: o.dataset)
-        var references: [URL] = []
-        if let dir = o.referenceDir {
-            references = try Dataset.referenceFolder(dir)
-            if references.isEmpty { throw SubmitError("--reference-dir \(dir) holds no image") }
-        } else if o.kShot > 0 {
-            references = try dataset.references(kShot: o.kShot)
+        if o.datasetOptions.layout != .fileList {
+            let isBenchmark = try o.allCategories || BenchmarkRoot.detect(path: o.dataset) != nil
+            if isBenchmark { return try runBenchmark(o, logger: logger, stop: stop, print: print) }
         }
+        let dataset = try Dataset(path: o.dataset, options: o.datasetOptions, shouldStop: { stop.isRequested })
+        let references = try referenceImages(o, dataset: dataset, stop: stop)
         var options = o.config.winclip
         options.className = options.className ?? dataset.className
         try options.validate(referenceCount: references.count)
-        let writer = try ResultWriter(directory: o.output.map { URL(fileURLWithPath: $0) }, datasetName: dataset.name,
-                                      images: dataset.items.map(\.relativePath))
-        print("scoring \(dataset.items.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(options.className!)', \(references.isEmpty ? "zero-shot" : "\(references.count)-shot")) into \(writer.directory.path)")
-        if dataset.skippedFiles > 0 { print("skipped \(dataset.skippedFiles) file(s) that are not images") }
+        let target = try JobTarget(o, logger: logger)
+        defer { target.shutdown() }
+        try target.validate(options, referenceCount: references.count)
+        return try runJob(dataset: dataset, references: references, options: options, output: o.output.map { URL(fileURLWithPath: $0) },
+                          target: target, o, logger: logger, stop: stop, print: print)
+    }
 
-        var job = SubmitJob(items: dataset.items, references: references, options: options, saveMaps: o.saveMaps)
-        let progress = o.progress ? ProgressReporter(total: dataset.items.count) : nil
-        let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: dataset.items.contains { $0.label != nil },
-                               progress: progress, note: { logger.notice("\($0)") })
-        let summary: JobSummary
-        let model = o.config.model
-        if o.embedded {
-            // Embedded cluster: the model is loaded here (a bad weights file stops us now).
-            let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
-            let gemm = try OpenBLASBackend(threads: 1, logger: logger)
-            let loaded = try ModelLoading.load(config: model.config, weights: model.weights, logger: logger)
-            try options.validate(referenceCount: references.count, gridSize: loaded.model.config.vision.gridSize)
-            job.fingerprint = loaded.fingerprint
-            let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, gemm: gemm, logger: logger)
-            defer { cluster.shutdown() }
-            let client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
-            summary = try client.run(job, sink: output, stop: stop)
-        } else {
-            // When the model named in the config is readable here, the job asks for exactly
-            // it; otherwise it runs on the model most of the coordinator's workers have.
-            if let weights = model.weights, FileManager.default.isReadableFile(atPath: weights) {
-                job.fingerprint = try ModelFingerprint.compute(config: try ModelConfig.load(model.config), weightsPath: weights)
-                logger.info("job requires model fingerprint \(job.fingerprint!) (\(weights))")
-            }
-            let client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
-            summary = try client.run(job, sink: output, stop: stop)
+    /// Every category of a benchmark root, one job each (class name = category), outputs in
+    /// per-category folders, then the paper's table in summary.md and summary.json.
+    static func runBenchmark(_ o: SubmitOptions, logger: Logger, stop: StopSignal, print: @escaping (String) -> Void) throws -> Outcome {
+        guard let root = try BenchmarkRoot.detect(path: o.dataset) else {
+            throw SubmitError("--all-categories: \(o.dataset) is not a benchmark root (a folder whose sub-folders are MVTec AD, MVTec AD 2 or VisA categories)")
         }
+        if o.config.winclip.className != nil { throw SubmitError("--class-name does not apply to a whole benchmark: each category is its own class") }
+        let base: URL
+        if let output = o.output {
+            base = URL(fileURLWithPath: output)
+            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        } else {
+            base = try ResultWriter.newDefaultDirectory(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("winclip-results"),
+                                                        datasetName: root.root.lastPathComponent)
+        }
+        print("benchmark \(root.root.path): \(root.categories.count) \(root.layout.rawValue) categories (\(root.categories.map(\.name).joined(separator: ", "))) into \(base.path)")
+        let target = try JobTarget(o, logger: logger)
+        defer { target.shutdown() }
+        var rows: [BenchmarkSummary.Category] = []
+        var total = JobSummary(job: 0, scored: 0, failed: 0, seconds: 0, workers: [])
+        for category in root.categories {
+            if stop.isRequested { throw SubmitError("interrupted; results written so far are kept") }
+            do {
+                let dataset = try root.dataset(category, shouldStop: { stop.isRequested })
+                let references = try referenceImages(o, dataset: dataset, stop: stop)
+                var options = o.config.winclip
+                options.className = category.name
+                try options.validate(referenceCount: references.count)
+                try target.validate(options, referenceCount: references.count)
+                let outcome = try runJob(dataset: dataset, references: references, options: options,
+                                         output: base.appendingPathComponent(category.name), target: target, o,
+                                         logger: logger, stop: stop, print: print)
+                rows.append(.init(name: category.name, metrics: outcome.metrics))
+                total.scored += outcome.summary.scored
+                total.failed += outcome.summary.failed
+                total.seconds += outcome.summary.seconds
+                total.workers = Array(Set(total.workers + outcome.summary.workers)).sorted()
+            } catch {
+                if stop.isRequested { throw error }
+                print("\(category.name): \(error)")
+                rows.append(.init(name: category.name, metrics: nil, error: "\(error)"))
+            }
+        }
+        let summary = BenchmarkSummary(title: root.root.lastPathComponent, categories: rows)
+        let written = try summary.write(to: base)
+        print(summary.markdown())
+        print("summary in \(written.markdown.path) and \(written.json.path)")
+        return Outcome(summary: total, outputDirectory: base, metrics: summary.meanReport)
+    }
+
+    static func referenceImages(_ o: SubmitOptions, dataset: Dataset, stop: StopSignal) throws -> [URL] {
+        if let dir = o.referenceDir {
+            let references = try Dataset.referenceFolder(dir, shouldStop: { stop.isRequested })
+            if references.isEmpty { throw SubmitError("--reference-dir \(dir) holds no image") }
+            return references
+        }
+        return o.kShot > 0 ? try dataset.references(kShot: o.kShot, shouldStop: { stop.isRequested }) : []
+    }
+
+    /// One dataset through one job: rows, maps, metrics.
+    static func runJob(dataset: Dataset, references: [URL], options: JobOptions, output: URL?, target: JobTarget,
+                       _ o: SubmitOptions, logger: Logger, stop: StopSignal, print: @escaping (String) -> Void) throws -> Outcome {
+        // A reference is never scored against itself (layouts whose reference pool is also
+        // their test set: the folder layout, VisA without its split file).
+        let items = dataset.items(excludingReferences: references)
+        let writer = try ResultWriter(directory: output, datasetName: dataset.name,
+                                      images: items.map(\.relativePath) + dataset.problems.map(\.relativePath))
+        let shots = references.isEmpty ? "zero-shot" : "\(references.count)-shot"
+        print("scoring \(items.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(options.className ?? "")', \(shots), \(options.task.rawValue)) into \(writer.directory.path)")
+        if dataset.skippedFiles > 0 { print("skipped \(dataset.skippedFiles) file(s) that are not images") }
+        if dataset.duplicates > 0 { print("skipped \(dataset.duplicates) path(s) that name an image already listed") }
+        let progress = o.progress ? ProgressReporter(total: items.count + dataset.problems.count) : nil
+        let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: items.contains { $0.label != nil },
+                               progress: progress, note: { logger.notice("\($0)") })
+        // What the scan could not use (unreadable folders, FIFOs, broken links) gets its row.
+        for problem in dataset.problems { try output.problem(problem) }
+        let job = SubmitJob(items: items, references: references, options: options, saveMaps: o.saveMaps, fingerprint: target.fingerprint)
+        let summary = try target.client.run(job, sink: output, stop: stop)
         progress?.finish()
         try writer.close()
-        let metrics = try output.metrics(items: dataset.items)
+        let metrics = try output.metrics(items: items)
         if let metrics {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -87,9 +143,54 @@ public enum SubmitRunner {
         }
         let rate = summary.seconds > 0 ? Double(summary.scored) / summary.seconds : 0
         print(String(format: "%d scored, %d failed in %.1f s (%.2f images/s) on %d worker(s); results in ",
-                     summary.scored, summary.failed, summary.seconds, rate, summary.workers.count) + writer.directory.path)
+                     summary.scored, summary.failed + dataset.problems.count, summary.seconds, rate, summary.workers.count) + writer.directory.path)
         return Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics)
     }
+}
+
+/// Where a submit's jobs run: an embedded cluster in this process (the model loaded here, so a
+/// bad weights file stops us before any work), or a coordinator.
+final class JobTarget: Sendable {
+    let client: SubmitClient
+    /// The model fingerprint jobs require (nil: the one most of the coordinator's workers have).
+    let fingerprint: String?
+    let gridSize: Int?
+    private let cluster: EmbeddedCluster?
+
+    init(_ o: SubmitOptions, logger: Logger) throws {
+        let model = o.config.model
+        if o.embedded {
+            let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
+            let gemm = try OpenBLASBackend(threads: 1, logger: logger)
+            let loaded = try ModelLoading.load(config: model.config, weights: model.weights, logger: logger)
+            let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, gemm: gemm, logger: logger)
+            self.cluster = cluster
+            fingerprint = loaded.fingerprint
+            gridSize = loaded.model.config.vision.gridSize
+            client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
+        } else {
+            // When the model named in the config is readable here, jobs ask for exactly it;
+            // otherwise they run on the model most of the coordinator's workers have.
+            if let weights = model.weights, FileManager.default.isReadableFile(atPath: weights) {
+                let config = try ModelConfig.load(model.config)
+                fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weights)
+                gridSize = config.vision.gridSize
+                logger.info("jobs require model fingerprint \(fingerprint!) (\(weights))")
+            } else {
+                fingerprint = nil
+                gridSize = nil
+            }
+            cluster = nil
+            client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
+        }
+    }
+
+    /// The options against the model's grid, when the model is known here.
+    func validate(_ options: JobOptions, referenceCount: Int) throws {
+        if let gridSize { try options.validate(referenceCount: referenceCount, gridSize: gridSize) }
+    }
+
+    func shutdown() { cluster?.shutdown() }
 }
 
 /// Prints a line and flushes it, so that it appears before the progress on stderr.
