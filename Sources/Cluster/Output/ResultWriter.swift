@@ -133,7 +133,12 @@ public final class ResultWriter: @unchecked Sendable {
 
     /// `maps/<relative path without its extension>.<ext>`.
     public func mapPath(for image: String, extension ext: String) -> String {
-        "maps/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
+        outputPath(for: image, folder: "maps", extension: ext)
+    }
+
+    /// `<folder>/<relative path without its extension>.<ext>` (pictures, thumbnails, masks).
+    public func outputPath(for image: String, folder: String, extension ext: String) -> String {
+        folder + "/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
     }
 
     // MARK: - naming
