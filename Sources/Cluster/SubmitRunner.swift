@@ -99,6 +99,16 @@ public enum SubmitRunner {
             try encoder.encode(metrics).write(to: writer.directory.appendingPathComponent("metrics.json"))
             print(metrics.table())
         }
+        // Decisions, thresholds.json, pictures and report.html (issue 13), from the written results.
+        let finish = try JobReport.finish(
+            directory: writer.directory, writer: writer, title: "WinCLIP results: \(dataset.name)", metrics: metrics,
+            thresholds: .learn(pixel: try output.pixelThresholdLevel(items: dataset.items), fingerprint: job.fingerprint, options: nil),
+            pictures: o.saveMaps ? JobReport.PictureSettings(items: dataset.items) : nil,
+            facts: [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", className),
+                    ReportFact("references", references.isEmpty ? "zero-shot" : "\(references.count)-shot")])
+        if let t = finish.thresholds?.image { print(String(format: "image threshold %.6g", Double(t.threshold)) + " (\(t.source.rawValue))") }
+        for failure in finish.pictureFailures.prefix(5) { logger.warning("picture not drawn: \(failure)") }
+        print("report: \(finish.report.path)")
         let rate = summary.seconds > 0 ? Double(summary.scored) / summary.seconds : 0
         print(String(format: "%d scored, %d failed in %.1f s (%.2f images/s) on %d worker(s); results in ",
                      summary.scored, summary.failed, summary.seconds, rate, summary.workers.count) + writer.directory.path)

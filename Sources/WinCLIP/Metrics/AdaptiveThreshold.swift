@@ -47,7 +47,7 @@ public enum ThresholdError: Error, CustomStringConvertible, Equatable, Sendable 
 ///
 /// The threshold, as anomalib computes it (torchmetrics' precision-recall curve without sigmoid):
 /// the distinct scores are the candidate thresholds (predicted anomalous when score >= threshold);
-/// the curve stops at the highest threshold that reaches full recall; precision = TP / (TP + FP)
+/// precision = TP / (TP + FP)
 /// and recall = TP / P in float32, F1 = 2PR / (P + R + 1e-10) in float32, and of equal F1 values
 /// the lowest threshold wins (`torch.argmax` on the curve, which runs from low to high
 /// thresholds, takes the first maximum). Without anomalous samples the threshold is the highest
@@ -130,9 +130,7 @@ extension ScoreRanking {
         let p = Float(positives)
         var tp = 0, fp = 0
         var best: (threshold: Float, f1: Float)?
-        var reachedFullRecall = false
         forEachThresholdDescending { score, range in
-            if reachedFullRecall { return }
             let t = positives(in: range)
             tp += t
             fp += range.count - t
@@ -142,7 +140,6 @@ extension ScoreRanking {
             let f1 = (2 * precision * recall) / (precision + recall + Float(1e-10))
             // Walking from high to low thresholds, ">=" keeps the lowest of equal maxima.
             if best == nil || f1 >= best!.f1 { best = (score, f1) }
-            if tp == positives { reachedFullRecall = true }
         }
         return AdaptiveThreshold(value: best!.threshold, basis: .f1Optimal, f1: best!.f1)
     }

@@ -4,10 +4,10 @@
 ///     normalized = clamp((value - threshold) / (max - min) + 0.5, 0, 1)
 ///     anomalous  = normalized > 0.5
 ///
-/// in float32, operation by operation as torch runs it. Edge cases kept from anomalib: when
-/// `max == min` the quotient is 0/0 or ±inf, so the normalized value is NaN (clamp keeps NaN) or
-/// 0/1, and NaN is never anomalous; a value equal to the threshold normalises to exactly 0.5 and
-/// is predicted normal.
+/// in float32, operation by operation as torch runs it (anomalib 2.7). Edge cases kept from
+/// anomalib: when `max == min` the value becomes 1 above the threshold, 0 below it and 0.5 otherwise;
+/// a NaN value stays NaN (clamp keeps it) and is never anomalous; a value equal to the threshold
+/// normalises to exactly 0.5 and is predicted normal.
 public struct ScoreNormalization: Codable, Sendable, Equatable {
     public var threshold: Float
     public var min: Float
@@ -25,11 +25,11 @@ public struct ScoreNormalization: Codable, Sendable, Equatable {
         self.init(threshold: (max + min) / 2, min: min, max: max)
     }
 
-    /// The value mapped onto [0, 1] with the threshold at 0.5 (NaN when `max == min` and the
-    /// value equals the threshold, or when the value is NaN).
+    /// The value mapped onto [0, 1] with the threshold at 0.5.
     @inline(__always)
     public func normalize(_ value: Float) -> Float {
         let span = max - min
+        if span == 0 { return value > threshold ? 1 : (value < threshold ? 0 : 0.5) }
         let v = ((value - threshold) / span) + 0.5
         if v.isNaN { return v }
         return Swift.min(Swift.max(v, 0), 1)
