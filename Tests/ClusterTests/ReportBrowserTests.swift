@@ -7,7 +7,7 @@ import WinCLIP
 /// a synthetic run headless; the test reads the DOM after the page's script ran and checks a
 /// screenshot is not blank. Skipped, saying so, only where chromium is not installed.
 ///
-/// REPORT_BROWSER_IMAGES (default 150) sets the run's size; REPORT_BROWSER_KEEP=DIR keeps the run,
+/// REPORT_BROWSER_IMAGES (default 60) sets the run's size; REPORT_BROWSER_KEEP=DIR keeps the run,
 /// the dumped DOM and the screenshot in DIR.
 final class ReportBrowserTests: XCTestCase {
     private static let timeout: TimeInterval = 120
@@ -22,7 +22,7 @@ final class ReportBrowserTests: XCTestCase {
     func testReportRendersInChromium() throws {
         let browser = try chromium()
         let env = ProcessInfo.processInfo.environment
-        let count = Int(env["REPORT_BROWSER_IMAGES"] ?? "") ?? 150
+        let count = Int(env["REPORT_BROWSER_IMAGES"] ?? "") ?? 60
         let keep = env["REPORT_BROWSER_KEEP"].map { URL(fileURLWithPath: $0) }
         let directory = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("report-browser-\(UUID().uuidString)")
         if keep == nil { addTeardownBlock { try? FileManager.default.removeItem(at: directory) } }

@@ -74,6 +74,30 @@ public enum AnomalyPicture {
     public static func render(image: RGBImage, map: [Float], mapSize: Int, groundTruth: [Bool]?,
                               heat: MapNormalization, decision: ScoreNormalization?, caption: Caption,
                               panelSize: Int = defaultPanelSize) throws -> RGBImage {
+        try compose(panels(image: image, map: map, mapSize: mapSize, groundTruth: groundTruth, heat: heat,
+                           decision: decision, panelSize: panelSize), caption: caption)
+    }
+
+    /// The panels before any text, in order (see `Panels`).
+    public struct Panels: Sendable {
+        public var image: RGBImage
+        public var groundTruth: RGBImage?
+        public var heatMap: RGBImage
+        public var predictedMask: RGBImage?
+
+        var all: [(title: String, panel: RGBImage)] {
+            var out = [("Image", image)]
+            if let groundTruth { out.append(("Gt Mask", groundTruth)) }
+            out.append(("Image + Anomaly Map", heatMap))
+            if let predictedMask { out.append(("Image + Pred Mask", predictedMask)) }
+            return out
+        }
+    }
+
+    /// Draws the panels of `render` without titles or caption.
+    public static func panels(image: RGBImage, map: [Float], mapSize: Int, groundTruth: [Bool]?,
+                              heat: MapNormalization, decision: ScoreNormalization?,
+                              panelSize: Int = defaultPanelSize) throws -> Panels {
         guard image.width > 0, image.height > 0 else { throw PictureError("cannot draw a picture of an empty \(image.width)x\(image.height) image") }
         guard mapSize > 0, map.count == mapSize * mapSize else {
             throw PictureError("the anomaly map has \(map.count) values, expected \(mapSize) x \(mapSize)")
@@ -83,31 +107,38 @@ public enum AnomalyPicture {
         }
         guard panelSize >= 16 else { throw PictureError("panel size \(panelSize) is too small (at least 16)") }
         let p = panelSize
-        let scale = max(1, p / 128)
         let base = image.resized(width: p, height: p)
         let resizedMap = BilinearUpsample.resize(map, inHeight: mapSize, inWidth: mapSize, outHeight: p, outWidth: p)
 
-        var panels: [RGBImage] = [base]
+        var truthPanel: RGBImage?
         if let groundTruth {
             let mask = MaskDrawing.resizeNearest(groundTruth, width: mapSize, height: mapSize, outWidth: p, outHeight: p)
             var panel = RGBImage(width: p, height: p, color: .black)
             for i in 0..<mask.count where mask[i] { panel.pixels[3 * i] = 255; panel.pixels[3 * i + 1] = 255; panel.pixels[3 * i + 2] = 255 }
-            panels.append(panel)
+            truthPanel = panel
         }
-        panels.append(heatOverlay(base: base, values: heat.apply(resizedMap)))
+        var predictedPanel: RGBImage?
         if let decision {
             let predicted = resizedMap.map(decision.isAnomalous)
             let edges = MaskDrawing.edges(predicted, width: p, height: p)
             var panel = base
             for i in 0..<edges.count where edges[i] { panel.pixels[3 * i] = 255; panel.pixels[3 * i + 1] = 0; panel.pixels[3 * i + 2] = 0 }
-            panels.append(panel)
+            predictedPanel = panel
         }
+        return Panels(image: base, groundTruth: truthPanel, heatMap: heatOverlay(base: base, values: heat.apply(resizedMap)),
+                      predictedMask: predictedPanel)
+    }
 
-        let titles = titles(groundTruth: groundTruth != nil, decision: decision != nil)
-        var out = RGBImage(width: p * panels.count, height: p, color: .white)
-        for (k, var panel) in panels.enumerated() {
-            panel.caption(titles[k], x: 3 * scale, y: 3 * scale, scale: scale)
-            if k == panels.count - 1 {
+    /// The panels side by side, each titled, the caption at the bottom of the last.
+    public static func compose(_ panels: Panels, caption: Caption) -> RGBImage {
+        let all = panels.all
+        let p = panels.image.width
+        let scale = max(1, p / 128)
+        var out = RGBImage(width: p * all.count, height: p, color: .white)
+        for (k, entry) in all.enumerated() {
+            var panel = entry.panel
+            panel.caption(entry.title, x: 3 * scale, y: 3 * scale, scale: scale)
+            if k == all.count - 1 {
                 var y = p - 3 * scale - BitmapFont.glyphHeight * scale
                 if let label = caption.labelText {
                     panel.caption(label, x: 3 * scale, y: y, scale: scale,

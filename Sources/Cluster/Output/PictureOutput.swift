@@ -38,31 +38,15 @@ public enum PictureOutput {
                              caption: AnomalyPicture.Caption, panelSize: Int = AnomalyPicture.defaultPanelSize,
                              maskSize: (width: Int, height: Int)? = nil,
                              thumbnailSize: Int = Thumbnail.defaultSize) throws {
-        let picture = try AnomalyPicture.render(image: image, map: map, mapSize: mapSize, groundTruth: groundTruth,
-                                                heat: heat, decision: decision, caption: caption, panelSize: panelSize)
-        try PNGEncoder.write(picture, to: directory.appendingPathComponent(files.picture))
-        // The thumbnail shows the heat map over the image: panel 2, or 1 without ground truth.
-        let heatPanel = groundTruth == nil ? 1 : 2
-        let panel = picture.cropped(x: heatPanel * panelSize, y: 0, width: panelSize, height: panelSize)
-        try Thumbnail.write(of: panel, to: directory.appendingPathComponent(files.thumbnail), maxSide: thumbnailSize)
+        let panels = try AnomalyPicture.panels(image: image, map: map, mapSize: mapSize, groundTruth: groundTruth,
+                                               heat: heat, decision: decision, panelSize: panelSize)
+        try PNGEncoder.write(AnomalyPicture.compose(panels, caption: caption), to: directory.appendingPathComponent(files.picture))
+        // The thumbnail: the heat map over the image, without text.
+        try Thumbnail.write(of: panels.heatMap, to: directory.appendingPathComponent(files.thumbnail), maxSide: thumbnailSize)
         if let decision, let path = files.predMask {
             let w = maskSize?.width ?? mapSize, h = maskSize?.height ?? mapSize
             let mask = try PredictedMask.compute(map: map, mapSize: mapSize, decision: decision, outputWidth: w, outputHeight: h)
             try PredictedMask.write(mask, width: w, height: h, to: directory.appendingPathComponent(path))
         }
-    }
-}
-
-extension RGBImage {
-    /// The rectangle's pixels (which must lie inside the image).
-    func cropped(x: Int, y: Int, width w: Int, height h: Int) -> RGBImage {
-        precondition(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= width && y + h <= height, "crop outside the image")
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(3 * w * h)
-        for row in y..<(y + h) {
-            let start = 3 * (row * width + x)
-            bytes.append(contentsOf: pixels[start..<start + 3 * w])
-        }
-        return RGBImage(width: w, height: h, pixels: bytes)
     }
 }
