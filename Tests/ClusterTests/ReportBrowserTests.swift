@@ -62,6 +62,15 @@ final class ReportBrowserTests: XCTestCase {
         let firstRow = try XCTUnwrap(section(of: tbody, from: "<tr", to: "</tr>"))
         XCTAssertTrue(firstRow.contains(String(format: "<td class=\"num\">%.4f</td>", top)), firstRow)
 
+        // Filtering, as the page applies it from the address: the anomalous images it missed.
+        let rows = try ResultsFile.readAll(synthetic.writer.resultsURL)
+        let missed = rows.filter { $0.label == 1 && $0.predLabel == 0 }.count
+        XCTAssertGreaterThan(missed, 0)
+        let filtered = try runBrowser(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)",
+                                                "--virtual-time-budget=5000", "--dump-dom", outcome.report.absoluteString + "#label=1&pred=0"])
+        XCTAssertTrue(filtered.contains("data-matching=\"\(missed)\""), "label=1&pred=0 keeps the \(missed) false negatives")
+        XCTAssertTrue(filtered.contains("data-rendered=\"\(min(50, missed))\""))
+
         // A screenshot that shows something.
         let shot = directory.appendingPathComponent("screenshot.png")
         _ = try runBrowser(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)", "--hide-scrollbars",

@@ -124,6 +124,12 @@ enum ReportPage {
         view.sort(compare);render();
       });
     });
+    // Filters from the address, e.g. report.html#label=1&outcome=fn&type=crack&q=000 (links to a view).
+    var controls={label:"f-label",pred:"f-pred",outcome:"f-outcome",type:"f-type",q:"f-text"};
+    location.hash.replace(/^#/,"").split("&").forEach(function(kv){
+      var p=kv.split("="),id=controls[p[0]];
+      if(id&&p.length===2)$(id).value=decodeURIComponent(p[1]);
+    });
     refilter();
     })();
     """#

@@ -4,7 +4,7 @@ import Foundation
 /// and overlaid histograms. Text is escaped; numbers have at most 1 decimal in pixel space.
 enum SVGChart {
     static let width = 360.0, height = 280.0
-    static let left = 48.0, right = 12.0, top = 28.0, bottom = 40.0
+    static let left = 48.0, right = 22.0, top = 28.0, bottom = 40.0
     static var plotWidth: Double { width - left - right }
     static var plotHeight: Double { height - top - bottom }
 
