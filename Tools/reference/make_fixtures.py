@@ -2,7 +2,7 @@
 
 Run by hand, never by CI (it needs torch), from the repository root:
     python3 -m venv ../refenv
-    ../refenv/bin/pip install torch open_clip_torch anomalib safetensors scikit-image
+    ../refenv/bin/pip install torch open_clip_torch anomalib safetensors scikit-image matplotlib
     ../refenv/bin/python Tools/reference/make_fixtures.py [--full-size DIR]
 
 --full-size DIR also exports ViT-B-16-plus-240 with random weights (about 830 MB, not
@@ -26,7 +26,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=FIXTURES)
     ap.add_argument("--full-size", default=None, help="folder for the full-size random-weight model (not committed)")
-    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "models", "winclip", "mvtec"], default=None)
+    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "thresholds", "pictures", "models", "winclip", "mvtec"],
+                    default=None)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -46,6 +47,12 @@ def main():
     if want("metrics"):
         import metrics_reference
         metrics_reference.write(out)
+    if want("thresholds"):
+        import thresholds_reference
+        thresholds_reference.write(out)
+    if want("pictures"):  # matplotlib's jet as Swift source, Pillow blending and contours
+        import picture_reference
+        picture_reference.main(os.path.join(HERE, "..", ".."))
     chosen = [os.path.join(out, "images", f) for f in MODEL_IMAGES]
     refs = [os.path.join(out, "images", f) for f in REFERENCE_IMAGES]
     if want("models"):
