@@ -209,5 +209,17 @@ final class ReportTests: XCTestCase {
         let applied = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil, thresholds: .apply(rule), pictures: nil)
         XCTAssertEqual(applied.thresholds, rule)
         XCTAssertEqual(try ResultsFile.readAll(writer.resultsURL)[0].predLabel, 1)
+        // A threshold by hand: the run's own score range (one score: min = max, anomalib's degenerate case).
+        let manual = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil,
+                                          thresholds: .manual(imageThreshold: 0.5, fingerprint: nil, options: nil), pictures: nil)
+        XCTAssertEqual(manual.thresholds?.image, .init(threshold: 0.5, min: 0.4, max: 0.4, source: .manual))
+        XCTAssertNotNil(manual.thresholdsFile)
+        let row = try ResultsFile.readAll(writer.resultsURL)[0]
+        XCTAssertEqual(row.predLabel, 0)
+        XCTAssertEqual(row.normalizedScore, 0, "below the threshold with a zero range: 0")
+        XCTAssertThrowsError(try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil,
+                                                  thresholds: .manual(imageThreshold: .nan, fingerprint: nil, options: nil), pictures: nil)) {
+            XCTAssertEqual("\($0)", "the threshold must be a finite number, not nan")
+        }
     }
 }

@@ -17,7 +17,10 @@ public enum JobReport {
         /// save thresholds.json, with `pixel` as its pixel level (`JobOutput.pixelThresholdLevel`);
         /// no decision when the run has no labelled, scored image.
         case learn(pixel: Thresholds.Level?, fingerprint: String?, options: JSONValue?)
-        /// Apply a rule (`--thresholds FILE`, or `--threshold SCORE` made into one).
+        /// An image threshold set by hand (`--threshold SCORE`), normalised with the min/max of
+        /// this run's scores (anomalib's `ManualThreshold` with `MinMax`); saved to thresholds.json.
+        case manual(imageThreshold: Float, fingerprint: String?, options: JSONValue?)
+        /// Apply a saved rule (`--thresholds FILE`).
         case apply(Thresholds)
         /// No decisions.
         case none
@@ -41,7 +44,7 @@ public enum JobReport {
     public struct Outcome: Sendable {
         /// The rule applied to the rows (nil: no decisions).
         public var thresholds: Thresholds?
-        /// thresholds.json when it was written (a learned rule).
+        /// thresholds.json when it was written (a learned or hand-set rule).
         public var thresholdsFile: URL?
         public var report: URL
         public var picturesWritten: Int
@@ -61,6 +64,12 @@ public enum JobReport {
         switch choice {
         case .none: break
         case .apply(let given): thresholds = given
+        case .manual(let value, let fingerprint, let options):
+            guard value.isFinite else { throw ThresholdsFileError("the threshold must be a finite number, not \(value)") }
+            if let range = AnomalyThresholds.range(of: rows.compactMap { $0.error == nil ? $0.score : nil }.filter { $0.isFinite }) {
+                thresholds = Thresholds(image: .init(threshold: value, min: range.lowerBound, max: range.upperBound, source: .manual),
+                                        pixel: nil, fingerprint: fingerprint, options: options)
+            }
         case .learn(let pixel, let fingerprint, let options):
             let labelled = rows.filter { $0.label != nil && $0.score.map { $0.isFinite } == true }
             if !labelled.isEmpty {
@@ -76,9 +85,13 @@ public enum JobReport {
             try ResultsFile.addDecisions(resultsURL, decision: decision)
             rows = try ResultsFile.readAll(resultsURL)
         }
-        if case .learn = choice, let thresholds {
-            thresholdsFile = directory.appendingPathComponent("thresholds.json")
-            try thresholds.save(to: thresholdsFile!)
+        switch choice {
+        case .learn, .manual:
+            if let thresholds {
+                thresholdsFile = directory.appendingPathComponent("thresholds.json")
+                try thresholds.save(to: thresholdsFile!)
+            }
+        case .apply, .none: break
         }
 
         // 3. Pictures.
@@ -103,7 +116,8 @@ public enum JobReport {
             let source: String
             switch choice {
             case .learn: source = "learned from this run's labels (anomalib's F1-optimal threshold)"
-            case .apply: source = "given"
+            case .manual: source = "set by hand"
+            case .apply: source = "from a thresholds file"
             case .none: source = ""
             }
             allFacts.append(ReportFact("decision", "score normalised with the threshold at 0.5, anomalous above 0.5; image threshold " +
