@@ -11,10 +11,12 @@ struct WinCLIPCoord: ParsableCommand {
         subcommands: [Submit.self, Serve.self])
 }
 
-func makeLogger(_ label: String, verbose: Bool) -> Logger {
+/// Logs to stderr: `quietLevel` normally (notice for submit: problems only; info for serve:
+/// joins, jobs and problems), everything with --verbose.
+func makeLogger(_ label: String, verbose: Bool, quietLevel: Logger.Level = .notice) -> Logger {
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var logger = Logger(label: label)
-    logger.logLevel = verbose ? .debug : .notice
+    logger.logLevel = verbose ? .debug : quietLevel
     return logger
 }
 
@@ -102,6 +104,15 @@ extension WinCLIPCoord {
         @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png.")
         var saveMaps = false
 
+        @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one.")
+        var thresholds: String?
+
+        @Option(help: "Set the image threshold by hand: rows get pred_label and normalized_score (0.5 = this score).")
+        var threshold: Float?
+
+        @Option(help: "Heat-map colour scale of the pictures: dataset (default: one scale for the whole run), image, none.")
+        var mapNormalization: MapNormalization.Mode = .dataset
+
         @Option(help: "Embedded cluster: number of local workers (default: one per core).")
         var workers: Int?
 
@@ -125,6 +136,9 @@ extension WinCLIPCoord {
                     throw ValidationError("--abnormal-dir, --normal-test-dir and --mask-dir need --normal-dir (the folder layout)")
                 }
                 o.allCategories = allCategories
+                if thresholds != nil && threshold != nil { throw ValidationError("--thresholds and --threshold exclude each other") }
+                if let thresholds { o.thresholds = .file(thresholds) } else if let threshold { o.thresholds = .manual(threshold) }
+                o.mapNormalization = mapNormalization
                 o.config = try cluster.load()
                 model.apply(to: &o.config)
                 job.apply(to: &o.config.winclip)
@@ -153,7 +167,7 @@ extension WinCLIPCoord {
         var verbose = false
 
         func run() throws {
-            let logger = makeLogger("winclip-coord", verbose: verbose)
+            let logger = makeLogger("winclip-coord", verbose: verbose, quietLevel: .info)
             try reportingErrors {
                 let stop = StopSignal()
                 stop.installProcessHandlers()

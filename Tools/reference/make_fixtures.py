@@ -3,7 +3,7 @@
 Run by hand, never by CI (it needs torch), from the repository root. The reference is anomalib
 as it pins itself (its `clip` extra: open_clip_torch 2.24.0); see docs/reference.md:
     python3 -m venv ../refenv
-    ../refenv/bin/pip install torch "anomalib[clip]" safetensors scikit-image
+    ../refenv/bin/pip install torch "anomalib[clip]" safetensors scikit-image matplotlib
     ../refenv/bin/python Tools/reference/make_fixtures.py [--full-size DIR]
 The fixtures of the opt-in `cross` window attention come from the same environment with
 open_clip 3.3.0 put in front of it (outside anomalib's range, so not installed into the venv):
@@ -31,8 +31,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=FIXTURES)
     ap.add_argument("--full-size", default=None, help="folder for the full-size random-weight model (not committed)")
-    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "models", "winclip", "mvtec", "full-size"], default=None,
-                    help="write one part only (full-size: only the --full-size export)")
+    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "thresholds", "pictures", "models", "winclip", "mvtec", "full-size"],
+                    default=None, help="write one part only (full-size: only the --full-size export)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -52,6 +52,12 @@ def main():
     if want("metrics"):
         import metrics_reference
         metrics_reference.write(out)
+    if want("thresholds"):
+        import thresholds_reference
+        thresholds_reference.write(out)
+    if want("pictures"):  # matplotlib's jet as Swift source, Pillow blending and contours
+        import picture_reference
+        picture_reference.main(os.path.join(HERE, "..", ".."))
     chosen = [os.path.join(out, "images", f) for f in MODEL_IMAGES]
     refs = [os.path.join(out, "images", f) for f in REFERENCE_IMAGES]
     if want("models"):

@@ -9,6 +9,7 @@ extension WindowAttention: ExpressibleByArgument {}
 extension ScoringTask: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension DatasetLayout: ExpressibleByArgument {}
+extension MapNormalization.Mode: ExpressibleByArgument {}
 
 /// `--config` and `--endpoint`.
 public struct ClusterFlags: ParsableArguments {

@@ -31,7 +31,7 @@ public struct CoordinatorLoop: Sendable {
         try socket.setMaxMessageSize(Self.maxMessageBytes)
         try socket.bind(endpoint)
         bound(socket.lastEndpoint)
-        logger.notice("coordinator listening on \(socket.lastEndpoint)")
+        logger.info("coordinator listening on \(socket.lastEndpoint)")
 
         var machine = CoordinatorMachine(settings: settings, firstJobID: JobID(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF)
         let tickInterval = min(0.1, settings.heartbeatInterval / 2)
@@ -72,7 +72,7 @@ public struct CoordinatorLoop: Sendable {
                 logger.error("coordinator: \(error)")
             }
         }
-        logger.notice("coordinator stopping")
+        logger.info("coordinator stopping")
         perform(machine.shutdown(reason: "the coordinator stopped", at: monotonicSeconds()))
     }
 }

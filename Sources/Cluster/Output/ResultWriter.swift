@@ -2,8 +2,9 @@ import Foundation
 import WinCLIP
 
 /// One line of results.jsonl. Keys are written in this order, each only when it has a value:
-/// `image`, `score`, `label`, `map`, `error` (a file that could not be scored has `error`
-/// instead of `score`).
+/// `image`, `score`, `label`, `pred_label`, `normalized_score`, `map`, `error` (a file that could
+/// not be scored has `error` instead of `score`; `pred_label` and `normalized_score` come with a
+/// threshold, see `ScoreNormalization`).
 public struct ImageResult: Sendable, Equatable {
     public var image: String
     public var score: Float?
@@ -13,13 +14,19 @@ public struct ImageResult: Sendable, Equatable {
     /// (`--segment-above`: its score was below the line).
     public var mapSkipped = false
     public var error: String?
+    /// The decision (0/1) and anomalib's normalised score, with a threshold.
+    public var predLabel: Int?
+    public var normalizedScore: Float?
 
-    public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil) {
+    public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil,
+                predLabel: Int? = nil, normalizedScore: Float? = nil) {
         self.image = image
         self.score = score
         self.label = label
         self.map = map
         self.error = error
+        self.predLabel = predLabel
+        self.normalizedScore = normalizedScore
     }
 
     /// The JSON object on one line, without the newline. A non-finite score is written as null.
@@ -27,6 +34,8 @@ public struct ImageResult: Sendable, Equatable {
         var fields = ["\"image\": \(Self.quoted(image))"]
         if let score { fields.append("\"score\": \(score.isFinite ? score.description : "null")") }
         if let label { fields.append("\"label\": \(label)") }
+        if let predLabel { fields.append("\"pred_label\": \(predLabel)") }
+        if let normalizedScore { fields.append("\"normalized_score\": \(normalizedScore.isFinite ? normalizedScore.description : "null")") }
         if let map { fields.append("\"map\": \(Self.quoted(map))") } else if mapSkipped { fields.append("\"map\": null") }
         if let error { fields.append("\"error\": \(Self.quoted(error))") }
         return "{" + fields.joined(separator: ", ") + "}"
@@ -136,7 +145,12 @@ public final class ResultWriter: @unchecked Sendable {
 
     /// `maps/<relative path without its extension>.<ext>`.
     public func mapPath(for image: String, extension ext: String) -> String {
-        "maps/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
+        outputPath(for: image, folder: "maps", extension: ext)
+    }
+
+    /// `<folder>/<relative path without its extension>.<ext>` (pictures, thumbnails, masks).
+    public func outputPath(for image: String, folder: String, extension ext: String) -> String {
+        folder + "/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
     }
 
     // MARK: - naming

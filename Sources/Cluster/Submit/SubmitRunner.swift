@@ -24,7 +24,21 @@ public struct SubmitOptions: Sendable {
     /// Embedded cluster: local workers (default one per core).
     public var workers: Int?
     public var progress = true
+    /// Where the decision rule comes from.
+    public var thresholds = ThresholdSource.learn
+    /// The colour scale of the heat maps in the pictures.
+    public var mapNormalization = MapNormalization.Mode.dataset
     public init(dataset: String) { self.dataset = dataset }
+}
+
+/// Where a job's decision rule (image threshold, normalisation) comes from.
+public enum ThresholdSource: Sendable, Equatable {
+    /// Learned from the run's labels (anomalib's F1-optimal threshold), saved to thresholds.json.
+    case learn
+    /// A thresholds.json of an earlier labelled run (`--thresholds FILE`).
+    case file(String)
+    /// An image threshold set by hand (`--threshold SCORE`).
+    case manual(Float)
 }
 
 /// `winclip-coord submit`: everything between the parsed command line and the written results.
@@ -135,12 +149,31 @@ public enum SubmitRunner {
         progress?.finish()
         try writer.close()
         let metrics = try output.metrics(items: items)
+        // Decisions, thresholds.json, pictures and report.html, from the written results.
+        let optionsJSON = try JSONValue(encoding: options)
+        let choice: JobReport.ThresholdChoice
+        switch o.thresholds {
+        case .learn: choice = .learn(pixel: try output.pixelThresholdLevel(items: items), fingerprint: target.fingerprint, options: optionsJSON)
+        case .manual(let value): choice = .manual(imageThreshold: value, fingerprint: target.fingerprint, options: optionsJSON)
+        case .file(let path):
+            let saved = try Thresholds.load(from: URL(fileURLWithPath: path))
+            if let theirs = saved.fingerprint, let ours = target.fingerprint, theirs != ours {
+                print("warning: \(path) was learned with model fingerprint \(theirs), this run uses \(ours)")
+            }
+            choice = .apply(saved)
+        }
+        let report = try JobReport.finish(
+            directory: writer.directory, writer: writer, title: "WinCLIP results: \(dataset.name)", metrics: metrics, thresholds: choice,
+            pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil,
+            facts: [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", options.className ?? ""),
+                    ReportFact("references", shots), ReportFact("model", target.fingerprint ?? "the coordinator's")])
+        for failure in report.pictureFailures.prefix(5) { logger.warning("picture not drawn: \(failure)") }
         if let metrics {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(metrics).write(to: writer.directory.appendingPathComponent("metrics.json"))
+            try MetricsFile(metrics: metrics, thresholds: report.thresholds).write(to: writer.directory.appendingPathComponent("metrics.json"))
             print(metrics.table())
         }
+        if let t = report.thresholds?.image { print(String(format: "image threshold %.6g", Double(t.threshold)) + " (\(t.source.rawValue))") }
+        print("report: \(report.report.path)")
         let rate = summary.seconds > 0 ? Double(summary.scored) / summary.seconds : 0
         print(String(format: "%d scored, %d failed in %.1f s (%.2f images/s) on %d worker(s); results in ",
                      summary.scored, summary.failed + dataset.problems.count, summary.seconds, rate, summary.workers.count) + writer.directory.path)
@@ -196,4 +229,22 @@ final class JobTarget: Sendable {
 /// Prints a line and flushes it, so that it appears before the progress on stderr.
 public func printFlushed(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// metrics.json: anomalib's metrics and the thresholds the run's decisions used.
+struct MetricsFile: Encodable {
+    let metrics: MetricsReport
+    let thresholds: Thresholds?
+
+    func encode(to encoder: Encoder) throws {
+        try metrics.encode(to: encoder)
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        if let thresholds { try c.encode(thresholds, forKey: AnyCodingKey(stringValue: "thresholds")) }
+    }
+
+    func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url)
+    }
 }

@@ -51,7 +51,7 @@ public struct WorkerLoop: Sendable {
         var socket = try connect()
         defer { socket.close() }
         var machine = WorkerMachine(ready: ready, settings: settings)
-        logger.notice("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
+        logger.info("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
         var stopSent = false
         var actions = machine.connected(at: monotonicSeconds())
         let wait = max(1, Int(settings.heartbeatInterval * 500))

@@ -85,7 +85,7 @@ public struct WorkerMachine: Sendable {
         case .heartbeat:
             break
         case .bye:
-            actions.append(.log(.notice, "worker \(ready.name): the coordinator is leaving; reconnecting"))
+            actions.append(.log(.info, "worker \(ready.name): the coordinator is leaving; reconnecting"))
             actions += dropConnection(at: now, wait: settings.reconnectDelay)
         default:
             actions.append(.log(.warning, "worker \(ready.name): ignoring \(message.type) from the coordinator"))
@@ -150,6 +150,6 @@ public struct WorkerMachine: Sendable {
 
     private mutating func leaveIfDone() -> [WorkerAction] {
         guard stopping, !computing else { return [] }
-        return [.send(WireMessage(type: .bye)), .log(.notice, "worker \(ready.name) leaving after \(unitsDone) unit(s)"), .exit]
+        return [.send(WireMessage(type: .bye)), .log(.info, "worker \(ready.name) leaving after \(unitsDone) unit(s)"), .exit]
     }
 }
