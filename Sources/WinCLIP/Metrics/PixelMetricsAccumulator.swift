@@ -19,11 +19,13 @@ import Foundation
 ///   size. The region shares are summed exactly (`RegionShareSum`), so the result does not depend
 ///   on the order of the images.
 ///
-/// Memory: about 24 bytes x `chunkPixels` at most while adding (typically 9 bytes x it), about
-/// 16 bytes x max(`batchPixels`, `denseBinPixels`) at most in `finish`, plus fixed tables (the
-/// bin counts 0.5 MB, the dense-bin table 2.6 MB, reading buffers under 1 MB, the labels of one
-/// image) and 56 bytes per run (one run per `chunkPixels` pixels). With the standard tuning: at
-/// most about 100 MB, independent of the number of images.
+/// Memory: at most 24 bytes x `chunkPixels` while adding (typically 9 bytes x it: 4 per
+/// normal pixel and 8 per anomalous one, twice for sorting), and at most 24 bytes x
+/// max(`batchPixels`, `denseBinPixels`) in `finish` (the chunk is freed by then), plus fixed
+/// tables (the bin counts 0.5 MB, the dense-bin table 2.6 MB, reading buffers under 1 MB, the
+/// labels of one image) and 80 bytes per run (one run per `chunkPixels` pixels). With the
+/// standard tuning: at most about 100 MB, whatever the number of images (measured: 121 MB peak
+/// RSS for the whole process with 20,000 images of 240 x 240, see `winclip-bench pixel-metrics`).
 /// Disk: 2 bytes per normal pixel plus 6 bytes per anomalous pixel, plus 12 bytes per non-empty
 /// bin of each run. Without a spill directory the same bytes are kept in memory.
 ///
@@ -57,6 +59,8 @@ public final class PixelMetricsAccumulator {
     private let pixels: Int
     private let store: SpillStore
     private var finished = false
+    /// Set when a spill failed: the runs are then incomplete and nothing more can be added.
+    private var spillFailure: Error?
 
     // Whole-job counts.
     private var totals = ThresholdSweep.Totals()
@@ -116,6 +120,7 @@ public final class PixelMetricsAccumulator {
     /// row-major, `width` x `height` each.
     public func add(map: [Float], mask: [Bool]) throws {
         guard !finished else { throw PixelMetricsError("an image was added after finish()") }
+        if let spillFailure { throw spillFailure }
         guard map.count == pixels, mask.count == pixels else {
             throw PixelMetricsError("image \(imageCount + 1) has a map of \(map.count) and a mask of \(mask.count) values, expected \(width) x \(height) = \(pixels)")
         }
@@ -179,7 +184,7 @@ public final class PixelMetricsAccumulator {
                 }
             }
             start += take
-            if normals.count + anomalous.count == tuning.chunkPixels { try spill() }
+            if normals.count + anomalous.count == tuning.chunkPixels { try spillOrFail() }
         }
         if !inUnitInterval { totals.allScoresInUnitInterval = false }
         imageCount += 1
@@ -191,7 +196,8 @@ public final class PixelMetricsAccumulator {
         guard !finished else { throw PixelMetricsError("finish() was called twice") }
         finished = true
         defer { store.close() }
-        if !normals.isEmpty || !anomalous.isEmpty { try spill() }
+        if let spillFailure { throw spillFailure }
+        if !normals.isEmpty || !anomalous.isEmpty { try spillOrFail() }
         (normals, anomalous, normalScratch, anomalousScratch) = ([], [], [], [])
         (labels, parent, regionSizes, shareBits) = ([], [], [], [])
         var sweep = ThresholdSweep(totals: totals, fprLimit: fprLimit)
@@ -217,6 +223,15 @@ public final class PixelMetricsAccumulator {
         var bin: UInt32
         var normalEnd: Int
         var anomalousEnd: Int
+    }
+
+    private func spillOrFail() throws {
+        do {
+            try spill()
+        } catch {
+            spillFailure = error
+            throw error
+        }
     }
 
     /// Groups the chunk by bin and appends it to the store as a run.
