@@ -39,11 +39,6 @@ final class SpillStore {
 
     deinit { close() }
 
-    var isFile: Bool {
-        if case .file = backing { return true }
-        return false
-    }
-
     func close() {
         if case .file(let fd, _) = backing { _ = Foundation.close(fd) }
         backing = .closed

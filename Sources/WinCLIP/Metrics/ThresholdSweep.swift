@@ -134,8 +134,6 @@ struct RegionShareSum: Equatable {
         high &+= other.high
     }
 
-    var isZero: Bool { low == 0 && high == 0 }
-
     var value: Double { (Double(high) * 0x1p64 + Double(low)) * 0x1p-55 }
 }
 
