@@ -14,7 +14,7 @@ public enum JobReport {
     /// Where the decision rule comes from.
     public enum ThresholdChoice: Sendable {
         /// Learn the image threshold from the run's labelled rows (anomalib's F1-optimal) and
-        /// save thresholds.json, with `pixel` as its pixel level (`JobOutput.pixelThresholdLevel`);
+        /// save thresholds.json, with `pixel` as its pixel level (`JobOutput.pixelThreshold`);
         /// no decision when the run has no labelled, scored image.
         case learn(pixel: Thresholds.Level?, fingerprint: String?, options: JSONValue?)
         /// An image threshold set by hand (`--threshold SCORE`), normalised with the min/max of
@@ -179,22 +179,5 @@ public enum JobReport {
             }
         }
         return (written, failures)
-    }
-}
-
-extension JobOutput {
-    /// The pixel level of thresholds.json from the maps this output kept for the metrics: the
-    /// F1-optimal threshold over the images with ground truth (anomalous ones with a mask, good
-    /// ones as all-normal) and the range of all kept maps. nil when the pixel metrics could not
-    /// be computed either (no maps kept, or an anomalous image without a mask).
-    public func pixelThresholdLevel(items: [DatasetItem]) throws -> Thresholds.Level? {
-        guard keepMaps else { return nil }
-        let labelled = items.filter { $0.label != nil && scores[$0.relativePath] != nil }
-        guard !labelled.isEmpty, labelled.allSatisfy({ ($0.label == 0 || $0.maskURL != nil) && maps[$0.relativePath] != nil }) else { return nil }
-        let kept = labelled.map { maps[$0.relativePath]! }
-        let masks = try labelled.map { try MaskLoader.mask(for: $0, size: imageSize) ?? MaskLoader.empty(size: imageSize) }
-        let learned = try AnomalyThresholds.f1Adaptive(maps: kept, masks: masks)
-        guard let range = AnomalyThresholds.range(ofMaps: Array(maps.values)) else { return nil }
-        return Thresholds.Level(learned, range: range)
     }
 }

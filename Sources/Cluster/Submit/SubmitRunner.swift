@@ -153,7 +153,7 @@ public enum SubmitRunner {
         let optionsJSON = try JSONValue(encoding: options)
         let choice: JobReport.ThresholdChoice
         switch o.thresholds {
-        case .learn: choice = .learn(pixel: try output.pixelThresholdLevel(items: items), fingerprint: target.fingerprint, options: optionsJSON)
+        case .learn: choice = .learn(pixel: output.pixelThreshold, fingerprint: target.fingerprint, options: optionsJSON)
         case .manual(let value): choice = .manual(imageThreshold: value, fingerprint: target.fingerprint, options: optionsJSON)
         case .file(let path):
             let saved = try Thresholds.load(from: URL(fileURLWithPath: path))

@@ -65,16 +65,17 @@ public enum AnomalyThresholds {
         if let i = scores.firstIndex(where: { !$0.isFinite }) {
             throw ThresholdError.nonFiniteScore("score of image", index: i, value: scores[i])
         }
-        return ScoreRanking(scores: scores, labels: labels).f1AdaptiveThreshold()
+        return resolve(AnomalyMetrics.sweep(scores: scores, labels: labels).f1Threshold, range: range(of: scores)!,
+                       hasAnomalous: labels.contains(true))
     }
 
     /// Pixel threshold from anomaly maps and ground-truth masks (true = anomalous), every pixel
     /// of every image together, as anomalib's pixel `F1AdaptiveThreshold(fields=["anomaly_map",
     /// "gt_mask"])` sees them. Pass only the images that have a mask (anomalib skips batches
-    /// without `gt_mask`); good images carry an all-false mask.
+    /// without `gt_mask`); good images carry an all-false mask. (A job's pixel threshold comes
+    /// from its `PixelMetricsAccumulator`, without holding the maps.)
     public static func f1Adaptive(maps: [[Float]], masks: [[Bool]]) throws -> AdaptiveThreshold {
         guard maps.count == masks.count else { throw ThresholdError.sizeMismatch("\(maps.count) maps but \(masks.count) masks") }
-        var total = 0
         for (i, (map, mask)) in zip(maps, masks).enumerated() {
             guard map.count == mask.count else {
                 throw ThresholdError.sizeMismatch("image \(i) has a map of \(map.count) values and a mask of \(mask.count)")
@@ -82,17 +83,19 @@ public enum AnomalyThresholds {
             if let p = map.firstIndex(where: { !$0.isFinite }) {
                 throw ThresholdError.nonFiniteScore("anomaly map value of image \(i) at pixel", index: p, value: map[p])
             }
-            total += map.count
         }
-        guard total > 0 else { throw ThresholdError.noSamples("masked pixel") }
-        let ranking = ScoreRanking(count: total) { out in
-            var base = 0
-            for (map, mask) in zip(maps, masks) {
-                for i in 0..<map.count { out[base + i] = ScoreRanking.key(score: map[i], tag: mask[i] ? 1 : 0) }
-                base += map.count
-            }
-        }
-        return ranking.f1AdaptiveThreshold()
+        guard let values = range(ofMaps: maps) else { throw ThresholdError.noSamples("masked pixel") }
+        let labels = masks.flatMap { $0 }
+        return resolve(AnomalyMetrics.sweep(scores: maps.flatMap { $0 }, labels: labels).f1Threshold, range: values,
+                       hasAnomalous: labels.contains(true))
+    }
+
+    /// The sweep's F1-optimal threshold, or anomalib's answer when one class is missing: the
+    /// highest value without anomalous samples, the lowest without normal ones.
+    public static func resolve(_ optimal: AdaptiveThreshold?, range: ClosedRange<Float>, hasAnomalous: Bool) -> AdaptiveThreshold {
+        if let optimal { return optimal }
+        return hasAnomalous ? AdaptiveThreshold(value: range.lowerBound, basis: .noNormalSamples)
+                            : AdaptiveThreshold(value: range.upperBound, basis: .noAnomalousSamples)
     }
 
     /// Smallest and largest value (anomalib's `MinMax`), or nil when there is none. NaN is
@@ -117,30 +120,25 @@ public enum AnomalyThresholds {
     }
 }
 
-extension ScoreRanking {
-    /// See `AnomalyThresholds`. The ranking must not be empty.
-    func f1AdaptiveThreshold() -> AdaptiveThreshold {
-        precondition(!isEmpty)
-        if positives == 0 {
-            return AdaptiveThreshold(value: ScoreRanking.score(ofKey: keys[keys.count - 1]), basis: .noAnomalousSamples)
-        }
-        if negatives == 0 {
-            return AdaptiveThreshold(value: ScoreRanking.score(ofKey: keys[0]), basis: .noNormalSamples)
-        }
-        let p = Float(positives)
-        var tp = 0, fp = 0
-        var best: (threshold: Float, f1: Float)?
-        forEachThresholdDescending { score, range in
-            let t = positives(in: range)
-            tp += t
-            fp += range.count - t
-            // torch: tps / (tps + fps) and tps / tps[-1] on int64 tensors give float32 quotients.
-            let precision = Float(tp) / Float(tp + fp)
-            let recall = Float(tp) / p
-            let f1 = (2 * precision * recall) / (precision + recall + Float(1e-10))
-            // Walking from high to low thresholds, ">=" keeps the lowest of equal maxima.
-            if best == nil || f1 >= best!.f1 { best = (score, f1) }
-        }
-        return AdaptiveThreshold(value: best!.threshold, basis: .f1Optimal, f1: best!.f1)
+/// anomalib's F1-optimal threshold along the sweep (see `AnomalyThresholds`): F1 in float32
+/// as torch computes it, of equal maxima the lowest threshold.
+struct F1AdaptiveCurve {
+    let positives: Int
+    private var tp = 0, fp = 0
+    private var best: (threshold: Float, f1: Float)?
+
+    init(positives: Int) { self.positives = positives }
+
+    mutating func add(score: Float, positives t: Int, negatives f: Int) {
+        tp += t
+        fp += f
+        // torch: tps / (tps + fps) and tps / tps[-1] on int64 tensors give float32 quotients.
+        let precision = Float(tp) / Float(tp + fp)
+        let recall = Float(tp) / Float(positives)
+        let f1 = (2 * precision * recall) / (precision + recall + Float(1e-10))
+        // Walking from high to low thresholds, ">=" keeps the lowest of equal maxima.
+        if best == nil || f1 >= best!.f1 { best = (score, f1) }
     }
+
+    var threshold: AdaptiveThreshold? { best.map { AdaptiveThreshold(value: $0.threshold, basis: .f1Optimal, f1: $0.f1) } }
 }

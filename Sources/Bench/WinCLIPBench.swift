@@ -14,7 +14,8 @@ struct WinCLIPBench: ParsableCommand {
         Builds the model with random weights (no download), times one full image pass and the \
         sliding-window passes of WinCLIP's scales, counts the GEMM work actually done, and \
         prints GFLOP/s next to the sgemm ceiling measured on the same machine in the same run.
-        """)
+        """,
+        subcommands: [PixelMetricsBench.self])
 
     @Option(help: "Model config: a built-in name or an open_clip JSON path.")
     var modelConfig = ModelConfig.defaultName
