@@ -1,10 +1,15 @@
 import Foundation
 
-/// A file that cannot be turned into an `RGBImage`: unreadable, empty, truncated or corrupt,
-/// of an unknown or unsupported format, or over the decompression-bomb pixel limit.
+/// A file that cannot be turned into an `RGBImage`: missing, not a regular file, unreadable,
+/// empty, over the file-size limit, truncated or corrupt, of an unknown or unsupported format,
+/// or over the decompression-bomb pixel limit.
 public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Reason: Sendable, Equatable {
         case unreadable, empty, unknownFormat, unsupported, tooLarge, corrupt
+        /// A directory, FIFO, socket or device: refused from `stat`, never opened.
+        case notRegularFile
+        /// Larger than `ImageLimits.maxFileBytes`: refused from `stat`, never read.
+        case fileTooLarge
     }
     public let path: String
     public let reason: Reason
@@ -19,49 +24,112 @@ public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String { "cannot load image \(path): \(detail)" }
 }
 
-/// Loads PNG and JPEG files as Pillow's `Image.open(path).convert("RGB")` would, choosing the
-/// decoder by the file's magic bytes (not its extension).
+/// Loads PNG, JPEG, BMP, TIFF and WebP files as Pillow's `Image.open(path).convert("RGB")`
+/// would, choosing the decoder by the file's magic bytes (not its extension). Each decoder's
+/// documentation lists what it supports and where it departs from Pillow. Before anything is
+/// decoded the file must be a regular file within `ImageLimits.maxFileBytes` (checked with
+/// `stat`, so FIFOs, sockets and devices are never opened) and the header's width x height
+/// within `ImageLimits.maxPixels`.
 public enum ImageLoader {
-    /// Pillow's decompression-bomb error threshold: 2 * `Image.MAX_IMAGE_PIXELS`.
-    public static let defaultMaxPixels = 178_956_970
+    /// The default pixel limit (`ImageLimits.defaultMaxPixels`, Pillow's decompression-bomb error threshold).
+    public static let defaultMaxPixels = ImageLimits.defaultMaxPixels
 
-    public static func load(path: String, maxPixels: Int = 178_956_970) throws -> RGBImage {
-        let data: Data
-        do {
-            // Read, not memory-mapped: a file truncated while mapped would fault (SIGBUS).
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(error.localizedDescription))")
-        }
-        return try decode(data, path: path, maxPixels: maxPixels)
+    public static func load(path: String, options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
+        let data = try readFile(path: path, maxBytes: options.limits.maxFileBytes)
+        return try decode(data, path: path, options: options)
+    }
+
+    public static func load(path: String, maxPixels: Int) throws -> RGBImage {
+        try load(path: path, options: ImageDecodeOptions(limits: ImageLimits(maxPixels: maxPixels)))
     }
 
     /// Decodes in-memory file contents; `path` only names the source in errors.
-    public static func decode(_ data: Data, path: String = "<memory>", maxPixels: Int = 178_956_970) throws -> RGBImage {
+    public static func decode(_ data: Data, path: String = "<memory>", options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
         guard !data.isEmpty else { throw ImageError(path: path, reason: .empty, detail: "the file is empty (0 bytes)") }
-        let head = [UInt8](data.prefix(16))
-        func starts(with magic: [UInt8]) -> Bool { head.count >= magic.count && Array(head.prefix(magic.count)) == magic }
-        if starts(with: PNGDecoder.signature) {
-            return try PNGDecoder.decode(data, path: path, maxPixels: maxPixels)
-        }
-        if starts(with: [0xFF, 0xD8, 0xFF]) {
-            return try JPEGDecoder.decode(data, path: path, maxPixels: maxPixels)
-        }
-        let known: [(String, [UInt8])] = [
-            ("GIF", Array("GIF8".utf8)), ("BMP", Array("BM".utf8)), ("TIFF", [0x49, 0x49, 0x2A, 0x00]),
-            ("TIFF", [0x4D, 0x4D, 0x00, 0x2A]), ("ICO", [0x00, 0x00, 0x01, 0x00]), ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50]),
-        ]
-        for (name, magic) in known where starts(with: magic) {
-            throw ImageError(path: path, reason: .unsupported, detail: "\(name) images are not supported (only PNG and JPEG)")
-        }
-        if head.count >= 12, Array(head[0..<4]) == Array("RIFF".utf8), Array(head[8..<12]) == Array("WEBP".utf8) {
-            throw ImageError(path: path, reason: .unsupported, detail: "WebP images are not supported (only PNG and JPEG)")
-        }
-        if starts(with: Array(PNGDecoder.signature.prefix(min(head.count, 8)))) {
+        switch ImageFormat.detect(data.prefix(16)) {
+        case .png: return try PNGDecoder.decode(data, path: path, options: options)
+        case .jpeg: return try JPEGDecoder.decode(data, path: path, options: options)
+        case .bmp: return try BMPDecoder.decode(data, path: path, options: options)
+        case .tiff: return try TIFFDecoder.decode(data, path: path, options: options)
+        case .webp: return try WebPDecoder.decode(data, path: path, options: options)
+        case .unsupported(let name):
+            throw ImageError(path: path, reason: .unsupported,
+                             detail: "\(name) images are not supported (only \(ImageFormat.supportedNames))")
+        case .truncatedPNGSignature:
             throw ImageError(path: path, reason: .corrupt, detail: "truncated PNG signature (\(data.count) bytes)")
+        case .unknown:
+            let hex = data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+            throw ImageError(path: path, reason: .unknownFormat,
+                             detail: "unknown image format (first bytes \(hex)); only \(ImageFormat.supportedNames) are supported")
         }
-        let hex = head.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
-        throw ImageError(path: path, reason: .unknownFormat, detail: "unknown image format (first bytes \(hex)); only PNG and JPEG are supported")
+    }
+
+    public static func decode(_ data: Data, path: String = "<memory>", maxPixels: Int) throws -> RGBImage {
+        try decode(data, path: path, options: ImageDecodeOptions(limits: ImageLimits(maxPixels: maxPixels)))
+    }
+
+    /// The whole file, after `stat` has shown a regular file of at most `maxBytes` bytes. The
+    /// file is opened non-blocking and checked again with `fstat`, so a path swapped for a FIFO
+    /// between the two checks is still refused without blocking. Read, not memory-mapped: a
+    /// file truncated while mapped would fault (SIGBUS).
+    public static func readFile(path: String, maxBytes: Int) throws -> Data {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
+        }
+        try checkRegular(info, path: path, maxBytes: maxBytes)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        guard fstat(fd, &info) == 0 else {
+            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
+        }
+        try checkRegular(info, path: path, maxBytes: maxBytes)
+        let size = Int(info.st_size)
+        // One byte more than announced, to notice a file that grew since fstat.
+        var data = Data(count: size + 1)
+        var filled = 0
+        let failure: Int32? = data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) -> Int32? in
+            while filled < buffer.count {
+                let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if n == 0 { break }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                filled += n
+            }
+            return nil
+        }
+        if let failure {
+            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(failure))))")
+        }
+        guard filled <= size else {
+            throw ImageError(path: path, reason: .unreadable, detail: "the file grew while it was read (more than \(size) bytes)")
+        }
+        data.count = filled
+        return data
+    }
+
+    private static func checkRegular(_ info: stat, path: String, maxBytes: Int) throws {
+        let kind: String
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            guard Int(info.st_size) <= maxBytes else {
+                throw ImageError(path: path, reason: .fileTooLarge,
+                                 detail: "the file has \(info.st_size) bytes, over the limit of \(maxBytes) bytes; it was not read")
+            }
+            return
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a FIFO (named pipe)"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        default: kind = "not a regular file"
+        }
+        throw ImageError(path: path, reason: .notRegularFile, detail: "\(kind), not a regular file; it was not opened")
     }
 
     /// Refuses zero-sized images and, like Pillow's decompression-bomb check, images of more
