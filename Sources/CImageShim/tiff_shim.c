@@ -75,6 +75,43 @@ static int cis_tiff_warning_handler(TIFF *tiff, void *user, const char *module, 
     return 1;  // warnings (unknown tags and the like) are ignored, as Pillow ignores them
 }
 
+// The PhotometricInterpretation of the first IFD as stored: -1 when absent, -2 when the IFD
+// cannot be walked. libtiff replaces a palette image's photometric when its ColorMap cannot be
+// read (and guesses one when it is absent), where Pillow refuses or assumes min-is-white.
+static int cis_tiff_stored_photometric(const uint8_t *d, size_t size) {
+    if (size < 8) return -2;
+    int big = d[0] == 'M';
+    #define U16(p) (big ? (uint32_t)d[p] << 8 | d[(p) + 1] : (uint32_t)d[(p) + 1] << 8 | d[p])
+    #define U32(p) (big ? (uint32_t)d[p] << 24 | (uint32_t)d[(p) + 1] << 16 | (uint32_t)d[(p) + 2] << 8 | d[(p) + 3] \
+                        : (uint32_t)d[(p) + 3] << 24 | (uint32_t)d[(p) + 2] << 16 | (uint32_t)d[(p) + 1] << 8 | d[p])
+    int bigtiff = U16(2) == 43;
+    uint64_t ifd;
+    size_t count_bytes = bigtiff ? 8 : 2, entry_bytes = bigtiff ? 20 : 12;
+    if (bigtiff) {
+        if (size < 16) return -2;
+        ifd = big ? (uint64_t)U32(8) << 32 | U32(12) : (uint64_t)U32(12) << 32 | U32(8);
+    } else {
+        ifd = U32(4);
+    }
+    if (ifd > size || size - ifd < count_bytes) return -2;
+    uint64_t count = bigtiff ? (big ? (uint64_t)U32(ifd) << 32 | U32(ifd + 4) : (uint64_t)U32(ifd + 4) << 32 | U32(ifd))
+                             : U16(ifd);
+    size_t at = (size_t)ifd + count_bytes;
+    for (uint64_t i = 0; i < count; i++, at += entry_bytes) {
+        if (at > size || size - at < entry_bytes) return -2;
+        if (U16(at) == TIFFTAG_PHOTOMETRIC) {
+            uint32_t type = U16(at + 2);
+            size_t value = at + (bigtiff ? 12 : 8);
+            if (type == TIFF_SHORT) return (int)U16(value);
+            if (type == TIFF_LONG) return (int)U32(value);
+            return -2;
+        }
+    }
+    return -1;
+    #undef U16
+    #undef U32
+}
+
 cis_tiff_decoder *cis_tiff_new(const uint8_t *data, size_t size) {
     cis_tiff_decoder *dec = (cis_tiff_decoder *)calloc(1, sizeof *dec);
     if (dec == NULL) return NULL;
@@ -128,7 +165,9 @@ int cis_tiff_read_header(cis_tiff_decoder *dec, cis_tiff_header *header) {
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &u16);
     header->samples_per_pixel = u16;
     // Pillow's default for a missing PhotometricInterpretation is 0 (min-is-white).
-    header->photometric = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &u16) ? u16 : 0;
+    int stored = cis_tiff_stored_photometric(dec->data, dec->size);
+    header->photometric = stored == -1 ? 0 : stored;
+    header->libtiff_photometric = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &u16) ? u16 : -1;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &u16);
     header->planar_config = u16;
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &u16);

@@ -81,7 +81,8 @@ typedef struct {
     uint32_t height;
     int bits_per_sample;
     int samples_per_pixel;
-    int photometric;          // PHOTOMETRIC_*; -1 when the tag is absent
+    int photometric;          // PHOTOMETRIC_* as stored in the file (0 when absent, as Pillow assumes; -2 unreadable)
+    int libtiff_photometric;  // what libtiff made of it (it may substitute one; -1 when none)
     int planar_config;        // 1 contiguous, 2 separate planes
     int sample_format;        // SAMPLEFORMAT_* (1 unsigned, 2 signed, 3 float)
     int compression;          // COMPRESSION_*

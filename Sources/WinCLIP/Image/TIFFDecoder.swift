@@ -34,6 +34,13 @@ public enum TIFFDecoder {
             }
             var header = cis_tiff_header()
             guard cis_tiff_read_header(decoder, &header) == 0 else { throw failure("invalid TIFF header") }
+            guard header.photometric == header.libtiff_photometric || (header.photometric == 0 && header.libtiff_photometric == -1) else {
+                // libtiff falls back to grey or RGB when a palette image's ColorMap cannot be read;
+                // Pillow refuses the file.
+                throw ImageError(path: path, reason: .corrupt, detail: header.photometric == 3
+                                 ? "TIFF palette image whose ColorMap is missing or cannot be read (truncated?)"
+                                 : "TIFF PhotometricInterpretation \(header.photometric) read as \(header.libtiff_photometric)")
+            }
             let width = Int(header.width), height = Int(header.height)
             try ImageLoader.checkSize(width: width, height: height, maxPixels: options.maxPixels, path: path, format: "TIFF")
             let layout = try Layout(header, path: path)
