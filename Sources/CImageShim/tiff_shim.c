@@ -3,11 +3,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <tiffio.h>
+#include <unistd.h>
 
 struct cis_tiff_decoder {
-    const uint8_t *data;
+    const uint8_t *data;  // the file in memory, or NULL when read from fd
+    int fd;
     size_t size;
     toff_t offset;
     TIFF *tiff;
@@ -16,13 +19,32 @@ struct cis_tiff_decoder {
 
 // ---- client procs over the caller's bytes (read-only)
 
+// Up to `length` bytes at `offset` (fewer at the end of the file); -1 on a read error.
+static int64_t cis_tiff_read_at(cis_tiff_decoder *dec, uint64_t offset, void *buffer, size_t length) {
+    if (offset >= dec->size) return 0;
+    size_t available = dec->size - (size_t)offset;
+    size_t n = length < available ? length : available;
+    if (dec->data != NULL) {
+        memcpy(buffer, dec->data + offset, n);
+        return (int64_t)n;
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t got = pread(dec->fd, (uint8_t *)buffer + done, n - done, (off_t)(offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return -1;
+        if (got == 0) break;  // the file shrank since fstat
+        done += (size_t)got;
+    }
+    return (int64_t)done;
+}
+
 static tmsize_t cis_tiff_read_proc(thandle_t handle, void *buffer, tmsize_t size) {
     cis_tiff_decoder *dec = (cis_tiff_decoder *)handle;
-    if (size <= 0 || dec->offset >= dec->size) return 0;
-    size_t available = dec->size - (size_t)dec->offset;
-    size_t n = (size_t)size < available ? (size_t)size : available;
-    memcpy(buffer, dec->data + dec->offset, n);
-    dec->offset += n;
+    if (size <= 0) return 0;
+    int64_t n = cis_tiff_read_at(dec, dec->offset, buffer, (size_t)size);
+    if (n < 0) return -1;
+    dec->offset += (toff_t)n;
     return (tmsize_t)n;
 }
 
@@ -44,9 +66,11 @@ static int cis_tiff_close_proc(thandle_t handle) { (void)handle; return 0; }
 
 static toff_t cis_tiff_size_proc(thandle_t handle) { return (toff_t)((cis_tiff_decoder *)handle)->size; }
 
-// "Mapping" hands libtiff the bytes directly, so raw strips are not copied.
+// "Mapping" hands libtiff in-memory bytes directly, so raw strips are not copied. A file read
+// through its descriptor is never mapped (a file truncated while mapped would fault).
 static int cis_tiff_map_proc(thandle_t handle, void **base, toff_t *size) {
     cis_tiff_decoder *dec = (cis_tiff_decoder *)handle;
+    if (dec->data == NULL) return 0;
     *base = (void *)dec->data;
     *size = (toff_t)dec->size;
     return 1;
@@ -78,44 +102,50 @@ static int cis_tiff_warning_handler(TIFF *tiff, void *user, const char *module, 
 // The PhotometricInterpretation of the first IFD as stored: -1 when absent, -2 when the IFD
 // cannot be walked. libtiff replaces a palette image's photometric when its ColorMap cannot be
 // read (and guesses one when it is absent), where Pillow refuses or assumes min-is-white.
-static int cis_tiff_stored_photometric(const uint8_t *d, size_t size) {
-    if (size < 8) return -2;
-    int big = d[0] == 'M';
-    #define U16(p) (big ? (uint32_t)d[p] << 8 | d[(p) + 1] : (uint32_t)d[(p) + 1] << 8 | d[p])
-    #define U32(p) (big ? (uint32_t)d[p] << 24 | (uint32_t)d[(p) + 1] << 16 | (uint32_t)d[(p) + 2] << 8 | d[(p) + 3] \
-                        : (uint32_t)d[(p) + 3] << 24 | (uint32_t)d[(p) + 2] << 16 | (uint32_t)d[(p) + 1] << 8 | d[p])
-    int bigtiff = U16(2) == 43;
-    uint64_t ifd;
+static int cis_tiff_stored_photometric(cis_tiff_decoder *dec) {
+    uint8_t h[16];
+    if (cis_tiff_read_at(dec, 0, h, 16) < 8) return -2;
+    int big = h[0] == 'M';
+    #define U16(d, p) (big ? (uint32_t)(d)[p] << 8 | (d)[(p) + 1] : (uint32_t)(d)[(p) + 1] << 8 | (d)[p])
+    #define U32(d, p) (big ? (uint32_t)(d)[p] << 24 | (uint32_t)(d)[(p) + 1] << 16 | (uint32_t)(d)[(p) + 2] << 8 | (d)[(p) + 3] \
+                           : (uint32_t)(d)[(p) + 3] << 24 | (uint32_t)(d)[(p) + 2] << 16 | (uint32_t)(d)[(p) + 1] << 8 | (d)[p])
+    #define U64(d, p) (big ? (uint64_t)U32(d, p) << 32 | U32(d, (p) + 4) : (uint64_t)U32(d, (p) + 4) << 32 | U32(d, p))
+    int bigtiff = U16(h, 2) == 43;
+    uint64_t ifd = bigtiff ? U64(h, 8) : U32(h, 4);
+    uint8_t c[8];
     size_t count_bytes = bigtiff ? 8 : 2, entry_bytes = bigtiff ? 20 : 12;
-    if (bigtiff) {
-        if (size < 16) return -2;
-        ifd = big ? (uint64_t)U32(8) << 32 | U32(12) : (uint64_t)U32(12) << 32 | U32(8);
-    } else {
-        ifd = U32(4);
-    }
-    if (ifd > size || size - ifd < count_bytes) return -2;
-    uint64_t count = bigtiff ? (big ? (uint64_t)U32(ifd) << 32 | U32(ifd + 4) : (uint64_t)U32(ifd + 4) << 32 | U32(ifd))
-                             : U16(ifd);
-    size_t at = (size_t)ifd + count_bytes;
-    for (uint64_t i = 0; i < count; i++, at += entry_bytes) {
-        if (at > size || size - at < entry_bytes) return -2;
-        if (U16(at) == TIFFTAG_PHOTOMETRIC) {
-            uint32_t type = U16(at + 2);
-            size_t value = at + (bigtiff ? 12 : 8);
-            if (type == TIFF_SHORT) return (int)U16(value);
-            if (type == TIFF_LONG) return (int)U32(value);
+    if (cis_tiff_read_at(dec, ifd, c, count_bytes) != (int64_t)count_bytes) return -2;
+    uint64_t count = bigtiff ? U64(c, 0) : U16(c, 0);
+    for (uint64_t i = 0; i < count && i < 65536; i++) {
+        uint8_t e[20];
+        if (cis_tiff_read_at(dec, ifd + count_bytes + i * entry_bytes, e, entry_bytes) != (int64_t)entry_bytes) return -2;
+        if (U16(e, 0) == TIFFTAG_PHOTOMETRIC) {
+            uint32_t type = U16(e, 2);
+            size_t value = bigtiff ? 12 : 8;
+            if (type == TIFF_SHORT) return (int)U16(e, value);
+            if (type == TIFF_LONG) return (int)U32(e, value);
             return -2;
         }
     }
     return -1;
     #undef U16
     #undef U32
+    #undef U64
 }
 
 cis_tiff_decoder *cis_tiff_new(const uint8_t *data, size_t size) {
     cis_tiff_decoder *dec = (cis_tiff_decoder *)calloc(1, sizeof *dec);
     if (dec == NULL) return NULL;
     dec->data = data;
+    dec->fd = -1;
+    dec->size = size;
+    return dec;
+}
+
+cis_tiff_decoder *cis_tiff_new_fd(int fd, size_t size) {
+    cis_tiff_decoder *dec = (cis_tiff_decoder *)calloc(1, sizeof *dec);
+    if (dec == NULL) return NULL;
+    dec->fd = fd;
     dec->size = size;
     return dec;
 }
@@ -165,7 +195,7 @@ int cis_tiff_read_header(cis_tiff_decoder *dec, cis_tiff_header *header) {
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &u16);
     header->samples_per_pixel = u16;
     // Pillow's default for a missing PhotometricInterpretation is 0 (min-is-white).
-    int stored = cis_tiff_stored_photometric(dec->data, dec->size);
+    int stored = cis_tiff_stored_photometric(dec);
     header->photometric = stored == -1 ? 0 : stored;
     header->libtiff_photometric = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &u16) ? u16 : -1;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &u16);

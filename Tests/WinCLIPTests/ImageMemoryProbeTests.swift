@@ -14,7 +14,7 @@ final class ImageMemoryProbeTests: XCTestCase {
         }
         let size = Int(ProcessInfo.processInfo.environment["WINCLIP_MEMORY_PROBE_SIZE"] ?? "240") ?? 240
         let start = Self.residentKiB()
-        let image = try ImageLoader.load(path: path, maxPixels: Int.max)
+        let image = try ImageLoader.load(path: path, options: ImageDecodeOptions(limits: ImageLimits(maxFileBytes: Int.max, maxPixels: Int.max)))
         let loaded = Self.residentKiB()
         let tensor = CLIPPreprocess(imageSize: size)(image)
         let done = Self.residentKiB()

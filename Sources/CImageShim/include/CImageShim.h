@@ -102,6 +102,9 @@ typedef struct {
 // Decoder over an in-memory TIFF file (kept alive by the caller until cis_tiff_free()).
 // Returns NULL only when memory is exhausted; a file libtiff cannot open fails in read_header.
 cis_tiff_decoder *cis_tiff_new(const uint8_t *data, size_t size);
+// Decoder reading an open regular file of `size` bytes with pread(), never mapping it, so that
+// only the strips or tiles being decoded are in memory. The caller keeps fd open.
+cis_tiff_decoder *cis_tiff_new_fd(int fd, size_t size);
 void cis_tiff_free(cis_tiff_decoder *dec);
 // Opens the first image (IFD) and reads its tags. 0 on success.
 int cis_tiff_read_header(cis_tiff_decoder *dec, cis_tiff_header *header);

@@ -23,14 +23,18 @@ public enum SixteenBitMode: String, Sendable, CaseIterable {
 /// the file size with `stat` before the file is opened, the pixel count from the format's
 /// header before any pixel data is decoded.
 public struct ImageLimits: Sendable, Equatable {
-    /// 256 MiB: larger than any plausible compressed photograph or uncompressed 8-bit RGB image
-    /// at the pixel limit (9,000 x 9,000 x 3 bytes), small enough that holding one file is cheap.
+    /// 256 MiB: far above any compressed photograph at the pixel limit (a 13,000 x 13,000 PNG or
+    /// JPEG is 24-64 MB), and it bounds what a decoder holds besides the pixels. Uncompressed
+    /// BMP and 8-bit RGB above about 9,200 x 9,200 exceed it: raise it for those. TIFF is read
+    /// through the file descriptor, so its file size costs no memory.
     public static let defaultMaxFileBytes = 256 << 20
     /// Pillow's decompression-bomb error threshold (2 * `Image.MAX_IMAGE_PIXELS`), so every
-    /// image anomalib can open opens here too. Measured peak resident memory of loading and
-    /// CLIP-preprocessing an image at this limit is about 3.2 bytes per pixel plus the file
-    /// (about 560 MiB for a 13,000 x 13,000 PNG or JPEG; see `CLIPPreprocess`), which fits a
-    /// 1 GiB worker budget with the file-size limit's room to spare.
+    /// image anomalib opens opens here too. Loading plus CLIP preprocessing holds the RGB result
+    /// (3 bytes per pixel), the file's bytes (not for TIFF) and a [3, height, 240] float
+    /// intermediate: measured peak resident memory for 13,000 x 13,000 (169 Mpixels, 484 MiB of
+    /// pixels) is 552 MiB for PNG, LZW TIFF (464 MiB file) and RGB/grey alike, 559 MiB for WebP,
+    /// 576 MiB for JPEG (before this limit was sized: 2,485 MiB for the PNG). At the limit with a
+    /// file at `defaultMaxFileBytes` that is at most about 830 MiB: within a 1 GiB worker.
     public static let defaultMaxPixels = 178_956_970
 
     /// Files larger than this many bytes are refused without being read.

@@ -35,8 +35,13 @@ public enum ImageLoader {
     public static let defaultMaxPixels = ImageLimits.defaultMaxPixels
 
     public static func load(path: String, options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
-        let data = try readFile(path: path, maxBytes: options.limits.maxFileBytes)
-        return try decode(data, path: path, options: options)
+        let file = try RegularFile(path: path, maxBytes: options.limits.maxFileBytes)
+        // TIFF is decoded straight from the file (libtiff reads the strips it needs); every other
+        // format from the file's bytes in memory.
+        if ImageFormat.detect(try file.read(at: 0, count: 16)) == .tiff {
+            return try TIFFDecoder.decode(fileDescriptor: file.descriptor, size: file.size, path: path, options: options)
+        }
+        return try decode(file.readAll(), path: path, options: options)
     }
 
     public static func load(path: String, maxPixels: Int) throws -> RGBImage {
@@ -68,68 +73,10 @@ public enum ImageLoader {
         try decode(data, path: path, options: ImageDecodeOptions(limits: ImageLimits(maxPixels: maxPixels)))
     }
 
-    /// The whole file, after `stat` has shown a regular file of at most `maxBytes` bytes. The
-    /// file is opened non-blocking and checked again with `fstat`, so a path swapped for a FIFO
-    /// between the two checks is still refused without blocking. Read, not memory-mapped: a
-    /// file truncated while mapped would fault (SIGBUS).
+    /// The whole file, after `stat` has shown a regular file of at most `maxBytes` bytes (see
+    /// `RegularFile`).
     public static func readFile(path: String, maxBytes: Int) throws -> Data {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
-        }
-        try checkRegular(info, path: path, maxBytes: maxBytes)
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
-        }
-        defer { close(fd) }
-        guard fstat(fd, &info) == 0 else {
-            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(errno))))")
-        }
-        try checkRegular(info, path: path, maxBytes: maxBytes)
-        let size = Int(info.st_size)
-        // One byte more than announced, to notice a file that grew since fstat.
-        var data = Data(count: size + 1)
-        var filled = 0
-        let failure: Int32? = data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) -> Int32? in
-            while filled < buffer.count {
-                let n = read(fd, buffer.baseAddress! + filled, buffer.count - filled)
-                if n == 0 { break }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                filled += n
-            }
-            return nil
-        }
-        if let failure {
-            throw ImageError(path: path, reason: .unreadable, detail: "cannot read the file (\(String(cString: strerror(failure))))")
-        }
-        guard filled <= size else {
-            throw ImageError(path: path, reason: .unreadable, detail: "the file grew while it was read (more than \(size) bytes)")
-        }
-        data.count = filled
-        return data
-    }
-
-    private static func checkRegular(_ info: stat, path: String, maxBytes: Int) throws {
-        let kind: String
-        switch info.st_mode & S_IFMT {
-        case S_IFREG:
-            guard Int(info.st_size) <= maxBytes else {
-                throw ImageError(path: path, reason: .fileTooLarge,
-                                 detail: "the file has \(info.st_size) bytes, over the limit of \(maxBytes) bytes; it was not read")
-            }
-            return
-        case S_IFDIR: kind = "a directory"
-        case S_IFIFO: kind = "a FIFO (named pipe)"
-        case S_IFSOCK: kind = "a socket"
-        case S_IFCHR: kind = "a character device"
-        case S_IFBLK: kind = "a block device"
-        default: kind = "not a regular file"
-        }
-        throw ImageError(path: path, reason: .notRegularFile, detail: "\(kind), not a regular file; it was not opened")
+        try RegularFile(path: path, maxBytes: maxBytes).readAll()
     }
 
     /// Refuses zero-sized images and, like Pillow's decompression-bomb check, images of more

@@ -28,85 +28,101 @@ public enum TIFFDecoder {
                 throw ImageError(path: path, reason: .corrupt, detail: "out of memory creating the TIFF decoder")
             }
             defer { cis_tiff_free(decoder) }
-            func failure(_ what: String) -> ImageError {
-                let message = String(cString: cis_tiff_error(decoder))
-                return ImageError(path: path, reason: .corrupt, detail: "\(what): \(message.isEmpty ? "libtiff error" : message)")
-            }
-            var header = cis_tiff_header()
-            guard cis_tiff_read_header(decoder, &header) == 0 else { throw failure("invalid TIFF header") }
-            guard header.photometric == header.libtiff_photometric || (header.photometric == 0 && header.libtiff_photometric == -1) else {
-                // libtiff falls back to grey or RGB when a palette image's ColorMap cannot be read;
-                // Pillow refuses the file.
-                throw ImageError(path: path, reason: .corrupt, detail: header.photometric == 3
-                                 ? "TIFF palette image whose ColorMap is missing or cannot be read (truncated?)"
-                                 : "TIFF PhotometricInterpretation \(header.photometric) read as \(header.libtiff_photometric)")
-            }
-            let width = Int(header.width), height = Int(header.height)
-            try ImageLoader.checkSize(width: width, height: height, maxPixels: options.maxPixels, path: path, format: "TIFF")
-            let layout = try Layout(header, path: path)
-
-            var palette = [UInt8](repeating: 0, count: 256 * 3)
-            if case .palette(let bits, _) = layout {
-                let entries = 1 << bits
-                var red = [UInt16](repeating: 0, count: entries), green = red, blue = red
-                guard cis_tiff_colormap(decoder, &red, &green, &blue, entries) == 0 else { throw failure("invalid TIFF palette") }
-                for i in 0..<entries {  // Pillow: value // 256
-                    palette[3 * i] = UInt8(red[i] >> 8); palette[3 * i + 1] = UInt8(green[i] >> 8); palette[3 * i + 2] = UInt8(blue[i] >> 8)
-                }
-            }
-
-            var pixels = [UInt8](repeating: 0, count: width * height * 3)
-            let planes = layout.planes(header)
-            let unpack = Unpacker(layout: layout, palette: palette, sixteenBit: options.sixteenBit, planar: planes > 1)
-            if header.tiled != 0 {
-                let tileWidth = Int(header.tile_width), tileLength = Int(header.tile_length)
-                let tileSize = Int(header.tile_size), tileRowSize = Int(header.tile_row_size)
-                guard tileWidth > 0, tileLength > 0, tileSize >= tileRowSize * tileLength,
-                      tileRowSize >= (tileWidth * layout.bitsPerPixel(planar: planes > 1) + 7) / 8 else {
-                    throw ImageError(path: path, reason: .corrupt, detail: "inconsistent TIFF tile layout (\(tileWidth)x\(tileLength) tiles of \(tileSize) bytes)")
-                }
-                var tile = [UInt8](repeating: 0, count: tileSize)
-                try tile.withUnsafeMutableBufferPointer { tile in
-                    try pixels.withUnsafeMutableBufferPointer { dst in
-                        for plane in 0..<planes {
-                            for y0 in stride(from: 0, to: height, by: tileLength) {
-                                for x0 in stride(from: 0, to: width, by: tileWidth) {
-                                    guard cis_tiff_read_tile(decoder, tile.baseAddress!, UInt32(x0), UInt32(y0), Int32(plane)) == 0 else {
-                                        throw failure("corrupt or truncated TIFF tile")
-                                    }
-                                    let columns = min(tileWidth, width - x0)
-                                    for row in 0..<min(tileLength, height - y0) {
-                                        unpack.row(tile.baseAddress! + row * tileRowSize, into: dst.baseAddress! + ((y0 + row) * width + x0) * 3,
-                                                   count: columns, plane: plane)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            } else {
-                let lineSize = Int(header.scanline_size)
-                guard lineSize >= (width * layout.bitsPerPixel(planar: planes > 1) + 7) / 8 else {
-                    throw ImageError(path: path, reason: .corrupt, detail: "inconsistent TIFF row size (\(lineSize) bytes for \(width) pixels)")
-                }
-                // Row by row: only one decoded row is held besides the result.
-                var line = [UInt8](repeating: 0, count: lineSize)
-                try line.withUnsafeMutableBufferPointer { line in
-                    try pixels.withUnsafeMutableBufferPointer { dst in
-                        for plane in 0..<planes {
-                            for y in 0..<height {
-                                guard cis_tiff_read_scanline(decoder, line.baseAddress!, UInt32(y), Int32(plane)) == 0 else {
-                                    throw failure("corrupt or truncated TIFF image data")
-                                }
-                                unpack.row(line.baseAddress!, into: dst.baseAddress! + y * width * 3, count: width, plane: plane)
-                            }
-                        }
-                    }
-                }
-            }
-            let image = RGBImage(width: width, height: height, pixels: pixels)
-            return Int(header.orientation) == 1 ? image : oriented(image, orientation: Int(header.orientation))
+            return try decode(decoder, path: path, options: options)
         }
+    }
+
+    /// Decodes an open regular file of `size` bytes through its descriptor (read with `pread`,
+    /// never mapped), so that the file is never held whole: TIFFs from line-scan cameras are
+    /// often large and uncompressed. The caller keeps `fileDescriptor` open.
+    public static func decode(fileDescriptor: Int32, size: Int, path: String, options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
+        guard size > 0 else { throw ImageError(path: path, reason: .empty, detail: "the file is empty") }
+        guard let decoder = cis_tiff_new_fd(fileDescriptor, size) else {
+            throw ImageError(path: path, reason: .corrupt, detail: "out of memory creating the TIFF decoder")
+        }
+        defer { cis_tiff_free(decoder) }
+        return try decode(decoder, path: path, options: options)
+    }
+
+    private static func decode(_ decoder: OpaquePointer, path: String, options: ImageDecodeOptions) throws -> RGBImage {
+        func failure(_ what: String) -> ImageError {
+            let message = String(cString: cis_tiff_error(decoder))
+            return ImageError(path: path, reason: .corrupt, detail: "\(what): \(message.isEmpty ? "libtiff error" : message)")
+        }
+        var header = cis_tiff_header()
+        guard cis_tiff_read_header(decoder, &header) == 0 else { throw failure("invalid TIFF header") }
+        guard header.photometric == header.libtiff_photometric || (header.photometric == 0 && header.libtiff_photometric == -1) else {
+            // libtiff falls back to grey or RGB when a palette image's ColorMap cannot be read;
+            // Pillow refuses the file.
+            throw ImageError(path: path, reason: .corrupt, detail: header.photometric == 3
+                             ? "TIFF palette image whose ColorMap is missing or cannot be read (truncated?)"
+                             : "TIFF PhotometricInterpretation \(header.photometric) read as \(header.libtiff_photometric)")
+        }
+        let width = Int(header.width), height = Int(header.height)
+        try ImageLoader.checkSize(width: width, height: height, maxPixels: options.maxPixels, path: path, format: "TIFF")
+        let layout = try Layout(header, path: path)
+
+        var palette = [UInt8](repeating: 0, count: 256 * 3)
+        if case .palette(let bits, _) = layout {
+            let entries = 1 << bits
+            var red = [UInt16](repeating: 0, count: entries), green = red, blue = red
+            guard cis_tiff_colormap(decoder, &red, &green, &blue, entries) == 0 else { throw failure("invalid TIFF palette") }
+            for i in 0..<entries {  // Pillow: value // 256
+                palette[3 * i] = UInt8(red[i] >> 8); palette[3 * i + 1] = UInt8(green[i] >> 8); palette[3 * i + 2] = UInt8(blue[i] >> 8)
+            }
+        }
+
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        let planes = layout.planes(header)
+        let unpack = Unpacker(layout: layout, palette: palette, sixteenBit: options.sixteenBit, planar: planes > 1)
+        if header.tiled != 0 {
+            let tileWidth = Int(header.tile_width), tileLength = Int(header.tile_length)
+            let tileSize = Int(header.tile_size), tileRowSize = Int(header.tile_row_size)
+            guard tileWidth > 0, tileLength > 0, tileSize >= tileRowSize * tileLength,
+                  tileRowSize >= (tileWidth * layout.bitsPerPixel(planar: planes > 1) + 7) / 8 else {
+                throw ImageError(path: path, reason: .corrupt, detail: "inconsistent TIFF tile layout (\(tileWidth)x\(tileLength) tiles of \(tileSize) bytes)")
+            }
+            var tile = [UInt8](repeating: 0, count: tileSize)
+            try tile.withUnsafeMutableBufferPointer { tile in
+                try pixels.withUnsafeMutableBufferPointer { dst in
+                    for plane in 0..<planes {
+                        for y0 in stride(from: 0, to: height, by: tileLength) {
+                            for x0 in stride(from: 0, to: width, by: tileWidth) {
+                                guard cis_tiff_read_tile(decoder, tile.baseAddress!, UInt32(x0), UInt32(y0), Int32(plane)) == 0 else {
+                                    throw failure("corrupt or truncated TIFF tile")
+                                }
+                                let columns = min(tileWidth, width - x0)
+                                for row in 0..<min(tileLength, height - y0) {
+                                    unpack.row(tile.baseAddress! + row * tileRowSize, into: dst.baseAddress! + ((y0 + row) * width + x0) * 3,
+                                               count: columns, plane: plane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            let lineSize = Int(header.scanline_size)
+            guard lineSize >= (width * layout.bitsPerPixel(planar: planes > 1) + 7) / 8 else {
+                throw ImageError(path: path, reason: .corrupt, detail: "inconsistent TIFF row size (\(lineSize) bytes for \(width) pixels)")
+            }
+            // Row by row: only one decoded row is held besides the result.
+            var line = [UInt8](repeating: 0, count: lineSize)
+            try line.withUnsafeMutableBufferPointer { line in
+                try pixels.withUnsafeMutableBufferPointer { dst in
+                    for plane in 0..<planes {
+                        for y in 0..<height {
+                            guard cis_tiff_read_scanline(decoder, line.baseAddress!, UInt32(y), Int32(plane)) == 0 else {
+                                throw failure("corrupt or truncated TIFF image data")
+                            }
+                            unpack.row(line.baseAddress!, into: dst.baseAddress! + y * width * 3, count: width, plane: plane)
+                        }
+                    }
+                }
+            }
+        }
+        let image = RGBImage(width: width, height: height, pixels: pixels)
+        return Int(header.orientation) == 1 ? image : oriented(image, orientation: Int(header.orientation))
     }
 
     /// Pillow's modes and raw modes for the layouts supported here.
