@@ -6,9 +6,10 @@ import WinCLIP
 /// by Tools/reference/formats.py), the 16-bit grey scale mode, and the loader's limits: file
 /// size and non-regular files refused from `stat`, the pixel limit applied to every format.
 final class FormatTests: XCTestCase {
-    /// Pillow 13 bundles libwebp 1.6.0; Debian 12 has 1.2.4. Lossy WebP pixels (YUV to RGB) are
-    /// allowed this many levels apart; the measured difference is printed.
-    static let lossyWebPTolerance: Float = 2
+    /// Pillow 13 bundles libwebp 1.6.0; Debian 12 has 1.2.4. Their lossy decoding (VP8 and the
+    /// YUV-to-RGB conversion) measured identical on the fixtures (0 levels); one level is allowed
+    /// for other libwebp builds, as for JPEG. The measured difference is printed.
+    static let lossyWebPTolerance: Float = 1
 
     static let fixtures: URL = {
         guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
@@ -319,6 +320,8 @@ final class FormatTests: XCTestCase {
         colours.replaceSubrange(46..<50, with: le32(100_000))
         assertFails(try write(colours, "colours.bmp"), reason: .unsupported)
         assertFails(try write(Array(original.prefix(20)), "short.bmp"), reason: .corrupt)
+        // Pillow fails on a 4-bit image with a 16-level grey-ramp palette (it reads bytes as mode L).
+        assertFails(Self.path("unsupported_bmp_p4_grey_ramp.bmp"), reason: .unsupported)
         // An RLE8 stream that stops (end of bitmap) before every pixel is set: Pillow refuses it.
         var rle = try bytes("bmp_rle8.bmp")
         let dataStart = Int(rle[10]) | Int(rle[11]) << 8

@@ -195,6 +195,13 @@ def _bmp_files(s):
     ramp = _resize(s["camera"], 33, 25)
     out.append(("bmp_l8_ramp100.bmp", bmp(33, 25, 8, [_pack_indices(ramp[y], 8) for y in range(24, -1, -1)],
                                           palette=[(i, i, i) for i in range(100)])))
+    # A black-and-white palette on 8-bit pixels: Pillow reads mode "1", one bit per pixel of the rows.
+    bw = (_resize(s["camera"], 30, 20) // 9).astype(np.uint8)
+    out.append(("bmp_p8_bw_palette.bmp", bmp(30, 20, 8, [_pack_indices(bw[y], 8) for y in range(19, -1, -1)],
+                                             palette=[(0, 0, 0), (255, 255, 255)])))
+    # RLE8 with a black-and-white palette (any non-zero index is white) and with a short grey ramp.
+    out.append(("bmp_rle8_bw_palette.bmp", bmp(30, 20, 8, _rle8_rows(bw), compression=1, palette=[(0, 0, 0), (255, 255, 255)])))
+    out.append(("bmp_rle8_grey_ramp.bmp", bmp(30, 20, 8, _rle8_rows(bw), compression=1, palette=[(i, i, i) for i in range(8)])))
     # OS/2 1.x core header (12 bytes, 3-byte palette entries), 8-bit.
     q256 = Image.fromarray(_resize(s["astro"], 39, 26), "RGB").quantize(256)
     idx = np.asarray(q256)
@@ -311,13 +318,19 @@ def _tiff_files(s):
     return out
 
 
-def _unsupported_tiffs(s):
+def _unsupported(s):
+    """Files Pillow cannot read or the loader refuses (checked to fail, not listed)."""
     rgb = _resize(s["astro"], 20, 14)
     cmyk = Image.fromarray(rgb, "RGB").convert("CMYK")
     b = io.BytesIO()
     cmyk.save(b, "TIFF")
     rgba = np.concatenate([rgb, np.full((14, 20, 1), 128, np.uint8)], axis=2)
+    # A 4-bit image whose 16 palette entries are the grey ramp 0..15: Pillow reads mode L with one
+    # byte per pixel from rows of half a byte per pixel and fails ("codec configuration error").
+    ramp = (np.arange(20 * 10).reshape(10, 20) % 16).astype(np.uint8)
+    grey16 = bmp(20, 10, 4, [_pack_indices(ramp[y], 4) for y in range(9, -1, -1)], palette=[(i, i, i) for i in range(16)])
     return [
+        ("unsupported_bmp_p4_grey_ramp.bmp", grey16),
         ("unsupported_cmyk.tif", b.getvalue()),
         ("unsupported_float32.tif", _tiff_bytes(rgb[:, :, 0].astype(np.float32) / 255, photometric="minisblack")),
         ("unsupported_premultiplied.tif", _tiff_bytes(rgba, photometric="rgb", extrasamples=[1])),
@@ -374,9 +387,16 @@ def write(out_dir):
                 tensors[f"{stem}.scale"] = np.repeat((np.asarray(im).astype(np.uint16) >> 8)[:, :, None], 3, axis=2).astype(np.float16)
             rgb = np.asarray(im.convert("RGB"))
         tensors[f"{stem}.rgb"] = rgb.astype(np.float16)
-    for name, payload in _unsupported_tiffs(s):
+    for name, payload in _unsupported(s):
         with open(os.path.join(folder, name), "wb") as f:
             f.write(payload)
+        if name.endswith(".bmp"):  # Pillow itself cannot read these
+            try:
+                Image.open(os.path.join(folder, name)).convert("RGB")
+            except OSError:
+                pass
+            else:
+                raise AssertionError(f"Pillow reads {name}")
     png16 = os.path.join(out_dir, "images", "grey16.png")
     with Image.open(png16) as im:
         assert im.mode == "I;16", im.mode

@@ -14,7 +14,8 @@ import Foundation
 ///   `v * 255 / max` rounded down; 24-bit; 32-bit, where the fourth byte (alpha or padding) is
 ///   dropped, as `convert("RGB")` drops alpha without compositing; the 32-bit bit-field layouts
 ///   Pillow knows;
-/// - palette indices past the end of the palette give black.
+/// - palette indices past the end of the palette give black (but in RLE images with a grey or
+///   black-and-white palette, Pillow's mode `L`/`1` shows the index, or white for any non-zero one).
 /// Other depths, compressions (embedded JPEG/PNG, Huffman) and bit-field layouts are refused as
 /// unsupported, as Pillow refuses them; truncated data is refused as corrupt (Pillow's "image
 /// file is truncated"). Every read is bounds-checked: malformed input gives an `ImageError`.
@@ -163,10 +164,6 @@ public enum BMPDecoder {
         switch compression {
         case .rle8, .rle4:
             guard bits <= 8 else { throw unsupported("unsupported BMP: RLE compression of \(bits)-bit pixels") }
-            guard layout != .bilevel else {
-                // Pillow's RLE decoder hands mode "1" images raw "L" data, which it cannot unpack.
-                throw unsupported("unsupported BMP: RLE compression with a black-and-white palette")
-            }
             let indices = try rleIndices(bytes: bytes, from: offset, width: width, height: height, rle4: compression == .rle4, path: path)
             indices.withUnsafeBufferPointer { src in
                 pixels.withUnsafeMutableBufferPointer { dst in
@@ -175,8 +172,11 @@ public enum BMPDecoder {
                         let from = src.baseAddress! + row * width, to = dst.baseAddress! + y * width * 3
                         for x in 0..<width {
                             let v = Int(from[x])
-                            if layout == .grey {
-                                to[3 * x] = UInt8(v); to[3 * x + 1] = UInt8(v); to[3 * x + 2] = UInt8(v)
+                            if layout == .grey || layout == .bilevel {
+                                // Pillow hands the indices over as mode "L" data: a grey palette
+                                // shows the index itself, a black-and-white one any non-zero as white.
+                                let g = layout == .grey ? UInt8(v) : v == 0 ? 0 : 255
+                                to[3 * x] = g; to[3 * x + 1] = g; to[3 * x + 2] = g
                             } else {
                                 to[3 * x] = palette[3 * v]; to[3 * x + 1] = palette[3 * v + 1]; to[3 * x + 2] = palette[3 * v + 2]
                             }
