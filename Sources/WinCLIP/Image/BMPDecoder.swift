@@ -160,11 +160,11 @@ public enum BMPDecoder {
         }
         if offset == 0 { offset = position }
 
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
         switch compression {
         case .rle8, .rle4:
             guard bits <= 8 else { throw unsupported("unsupported BMP: RLE compression of \(bits)-bit pixels") }
             let indices = try rleIndices(bytes: bytes, from: offset, width: width, height: height, rle4: compression == .rle4, path: path)
+            var pixels = [UInt8](repeating: 0, count: width * height * 3)
             indices.withUnsafeBufferPointer { src in
                 pixels.withUnsafeMutableBufferPointer { dst in
                     for row in 0..<height {
@@ -184,6 +184,7 @@ public enum BMPDecoder {
                     }
                 }
             }
+            return RGBImage(width: width, height: height, pixels: pixels)
         case .raw, .bitfields:
             // Rows are padded to four bytes for the file's depth; Pillow unpacks each with the
             // raw mode's own depth and refuses a raw mode wider than the row.
@@ -194,6 +195,7 @@ public enum BMPDecoder {
             guard !overflow, offset <= count, span + rowBytes <= count - offset else {
                 throw corrupt("BMP image data is truncated (\(count) bytes; \(width)x\(height) pixels of \(bits) bits from offset \(offset))")
             }
+            var pixels = [UInt8](repeating: 0, count: width * height * 3)
             pixels.withUnsafeMutableBufferPointer { dst in
                 palette.withUnsafeBufferPointer { palette in
                     for row in 0..<height {
@@ -203,8 +205,8 @@ public enum BMPDecoder {
                     }
                 }
             }
+            return RGBImage(width: width, height: height, pixels: pixels)
         }
-        return RGBImage(width: width, height: height, pixels: pixels)
     }
 
     private static func hex(_ v: Int) -> String { "0x" + String(v, radix: 16) }
@@ -268,6 +270,7 @@ public enum BMPDecoder {
             if run > 0 {  // encoded run: `run` pixels of one index (RLE4: two alternating)
                 var n = run
                 if x + n > width { n = max(0, width - x) }
+                n = min(n, total - length)  // never more than the image (cannot happen while x tracks the row)
                 for i in 0..<n {
                     data[length + i] = UInt8(rle4 ? (i % 2 == 0 ? value >> 4 : value & 0x0F) : value)
                 }

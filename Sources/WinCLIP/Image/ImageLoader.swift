@@ -86,7 +86,8 @@ public enum ImageLoader {
             throw ImageError(path: path, reason: .corrupt, detail: "\(format) has an empty size \(width)x\(height)")
         }
         let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
-        guard !overflow, pixels <= maxPixels else {
+        // Three bytes per pixel must be addressable too, whatever limit the caller chose.
+        guard !overflow, pixels <= maxPixels, pixels <= Int.max / 4 else {
             throw ImageError(path: path, reason: .tooLarge,
                              detail: "\(format) of \(width)x\(height) pixels exceeds the limit of \(maxPixels) pixels (possible decompression bomb)")
         }
