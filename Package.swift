@@ -22,13 +22,15 @@ let package = Package(
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // OpenBLAS is opened at run time (dlopen) so that the kernel core can be chosen before
         // the library's constructor runs; this C target holds the loader and the CPU probe.
         .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
-        // PNG and JPEG decoding through libpng and libjpeg-turbo, with their longjmp error
-        // handling kept in C.
-        .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG"]),
+        // PNG, JPEG, TIFF and WebP decoding through libpng, libjpeg-turbo, libtiff and libwebp,
+        // with their longjmp error handling and variadic getters kept in C.
+        .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG", "CLibTIFF", "CLibWebP"]),
         // Element-wise kernels (GELU), built with -O3 and per-CPU clones in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // PNG writing through libpng, with its setjmp error handling kept in C.
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "Coordinator",
             dependencies: [
-                "Cluster",
+                "Cluster", "WinCLIP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

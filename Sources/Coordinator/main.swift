@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Logging
+import WinCLIP
 
 @main
 struct WinCLIPCoord: ParsableCommand {
@@ -104,6 +105,15 @@ extension WinCLIPCoord {
         @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png.")
         var saveMaps = false
 
+        @Option(help: "16-bit grey images: clip (default, as Pillow and so anomalib: values above 255 become white) or scale (the high byte: the whole range, a departure from anomalib).")
+        var sixteenBit: SixteenBitMode = .clip
+
+        @Option(help: "Refuse images with more pixels than this, before decoding (default: Pillow's decompression-bomb limit, 178956970).")
+        var maxImagePixels: Int = ImageLimits.defaultMaxPixels
+
+        @Option(help: "Refuse image files larger than this many bytes, without reading them (default 268435456, 256 MiB).")
+        var maxImageBytes: Int = ImageLimits.defaultMaxFileBytes
+
         @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one.")
         var thresholds: String?
 
@@ -139,6 +149,8 @@ extension WinCLIPCoord {
                 if thresholds != nil && threshold != nil { throw ValidationError("--thresholds and --threshold exclude each other") }
                 if let thresholds { o.thresholds = .file(thresholds) } else if let threshold { o.thresholds = .manual(threshold) }
                 o.mapNormalization = mapNormalization
+                guard maxImagePixels > 0, maxImageBytes > 0 else { throw ValidationError("--max-image-pixels and --max-image-bytes must be positive") }
+                o.decode = ImageDecodeOptions(limits: ImageLimits(maxFileBytes: maxImageBytes, maxPixels: maxImagePixels), sixteenBit: sixteenBit)
                 o.config = try cluster.load()
                 model.apply(to: &o.config)
                 job.apply(to: &o.config.winclip)

@@ -31,7 +31,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=FIXTURES)
     ap.add_argument("--full-size", default=None, help="folder for the full-size random-weight model (not committed)")
-    ap.add_argument("--only", choices=["tokens", "images", "masks", "metrics", "thresholds", "pictures", "models", "winclip", "mvtec", "full-size"],
+    ap.add_argument("--only", choices=["tokens", "images", "formats", "masks", "metrics", "thresholds", "pictures", "models", "winclip", "mvtec", "full-size"],
                     default=None, help="write one part only (full-size: only the --full-size export)")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
@@ -46,6 +46,15 @@ def main():
     if want("images"):
         import images
         images.write(out)
+    if want("formats"):
+        try:
+            import formats  # needs tifffile and imagecodecs besides Pillow (see formats.py)
+        except ImportError as e:
+            if args.only == "formats":
+                raise
+            print(f"formats fixtures NOT rewritten ({e}); pip install tifffile imagecodecs, then --only formats")
+        else:
+            formats.write(out)
     if want("masks"):
         import masks
         masks.main()

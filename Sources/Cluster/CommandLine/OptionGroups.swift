@@ -1,5 +1,6 @@
 import ArgumentParser
 import Options
+import WinCLIP
 
 // The flags several commands share, as option groups (`@OptionGroup`), and the option
 // enums usable directly as arguments. Each group applies itself to the one configuration
@@ -10,6 +11,7 @@ extension ScoringTask: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension DatasetLayout: ExpressibleByArgument {}
 extension MapNormalization.Mode: ExpressibleByArgument {}
+extension SixteenBitMode: ExpressibleByArgument {}
 
 /// `--config` and `--endpoint`.
 public struct ClusterFlags: ParsableArguments {

@@ -10,10 +10,14 @@ public struct SubmitJob: Sendable {
     public var references: [URL]
     public var options: JobOptions
     public var saveMaps: Bool
+    /// How image files are read (limits, 16-bit grey).
+    public var decode: ImageDecodeOptions
     /// Run only on workers with this model fingerprint (nil: the one most workers have).
     public var fingerprint: String?
-    public init(items: [DatasetItem], references: [URL], options: JobOptions, saveMaps: Bool, fingerprint: String? = nil) {
+    public init(items: [DatasetItem], references: [URL], options: JobOptions, saveMaps: Bool,
+                decode: ImageDecodeOptions = ImageDecodeOptions(), fingerprint: String? = nil) {
         self.items = items
+        self.decode = decode
         self.references = references
         self.options = options
         self.saveMaps = saveMaps
@@ -74,7 +78,7 @@ public struct SubmitClient: Sendable {
                     let url = reference ? job.references[index] : job.items[index].url
                     let pixels: Result<Data, SubmitError>
                     do {
-                        let image = try ImageLoader.load(path: url.path)
+                        let image = try ImageLoader.load(path: url.path, options: job.decode)
                         pixels = .success(FloatBlob.encode(preprocess!(image)))
                         if job.saveMaps && !reference { pictures[index] = image }
                     } catch {

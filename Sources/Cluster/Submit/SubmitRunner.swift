@@ -26,6 +26,8 @@ public struct SubmitOptions: Sendable {
     public var progress = true
     /// Where the decision rule comes from.
     public var thresholds = ThresholdSource.learn
+    /// How image files are read: size and pixel limits, 16-bit grey.
+    public var decode = ImageDecodeOptions()
     /// The colour scale of the heat maps in the pictures.
     public var mapNormalization = MapNormalization.Mode.dataset
     public init(dataset: String) { self.dataset = dataset }
@@ -144,7 +146,8 @@ public enum SubmitRunner {
                                progress: progress, note: { logger.notice("\($0)") })
         // What the scan could not use (unreadable folders, FIFOs, broken links) gets its row.
         for problem in dataset.problems { try output.problem(problem) }
-        let job = SubmitJob(items: items, references: references, options: options, saveMaps: o.saveMaps, fingerprint: target.fingerprint)
+        let job = SubmitJob(items: items, references: references, options: options, saveMaps: o.saveMaps, decode: o.decode,
+                            fingerprint: target.fingerprint)
         let summary = try target.client.run(job, sink: output, stop: stop)
         progress?.finish()
         try writer.close()
