@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "WinCLIP", targets: ["WinCLIP"]),
         .library(name: "Protocol", targets: ["Protocol"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .executable(name: "winclip-coord", targets: ["Coordinator"]),
         .executable(name: "winclip-worker", targets: ["Worker"]),
         .executable(name: "winclip-bench", targets: ["Bench"]),
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Thin system-library targets: headers and link flags of Debian's -dev packages.
@@ -42,12 +44,15 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "Protocol", dependencies: ["WinCLIP", "CLibZMQ"]),
+        // The Hugging Face hub client: pretrained tags, hf:// URIs, huggingface_hub's cache
+        // layout, downloads over URLSession with resume and SHA-256 checks, offline mode.
+        .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The cluster: coordinator, worker, submit client, datasets and outputs (the
         // executables only parse options and call into it).
         .target(
             name: "Cluster",
             dependencies: [
-                "WinCLIP", "Protocol", "Yams", "CPNGWrite",
+                "WinCLIP", "Protocol", "Yams", "CPNGWrite", "Hub",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -82,8 +87,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"]
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Hub", "HubTestSupport", "Coordinator", "Worker"]
         ),
+        // Tools/fake_hub.py started and stopped for the tests (HubTests and ClusterTests).
+        .target(name: "HubTestSupport", path: "Tests/HubTestSupport"),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -9,6 +9,8 @@ public struct ClusterConfig: Sendable, Equatable {
     public var workerExpiry: Double = 5.0
     public var modelConfig: String = "ViT-B-16-plus-240"
     public var weights: String?
+    /// An open_clip pretrained tag (model.pretrained); nil: the config's default tag.
+    public var pretrained: String?
     public var scales: [Int] = [2, 3]
     public var windowAttention: String = "anomalib"
     public var windowBatch: Int = 0
@@ -55,7 +57,9 @@ public struct ClusterConfig: Sendable, Equatable {
             // A JSON path is relative to the YAML; a built-in name is kept as is.
             c.modelConfig = v.hasSuffix(".json") ? resolve(v) : v
         }
-        if let v = model["weights"] as? String { c.weights = resolve(v) }
+        // A hub URI (hf://...) is kept as is; a path is relative to the YAML.
+        if let v = model["weights"] as? String { c.weights = v.hasPrefix("hf://") ? v : resolve(v) }
+        if let v = model["pretrained"] as? String { c.pretrained = v }
         let winclip = try section("winclip")
         if let v = winclip["scales"] {
             guard let list = v as? [Any], case let ints = list.compactMap({ $0 as? Int }), ints.count == list.count, !ints.isEmpty, ints.allSatisfy({ $0 > 0 }) else {

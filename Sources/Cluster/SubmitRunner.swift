@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Logging
 import Protocol
 import WinCLIP
@@ -11,6 +12,7 @@ public enum SubmitRunner {
         public var clusterConfig: String?
         public var modelConfig: String?
         public var weights: String?
+        public var pretrained: String?
         public var className: String?
         public var kShot = 0
         public var referenceDir: String?
@@ -37,6 +39,7 @@ public enum SubmitRunner {
         var config = try o.clusterConfig.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
         if let v = o.modelConfig { config.modelConfig = v }
         if let v = o.weights { config.weights = v }
+        if let v = o.pretrained { config.pretrained = v }
         if let v = o.scales { config.scales = v }
         if let v = o.windowAttention { config.windowAttention = v }
         if let v = o.windowBatch { config.windowBatch = v }
@@ -69,23 +72,28 @@ public enum SubmitRunner {
             // Embedded cluster: the model is loaded here (a bad weights file stops us now).
             let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
             let gemm = try OpenBLASBackend(threads: 1, logger: logger)
-            let model = try ModelLoading.load(config: config.modelConfig, weights: config.weights, logger: logger)
+            let (model, weights) = try ModelLoading.load(config: config.modelConfig, pretrained: config.pretrained, weights: config.weights, logger: logger)
             for scale in config.scales where scale > model.config.vision.gridSize {
                 throw SubmitError("window scale \(scale) exceeds the \(model.config.vision.gridSize)x\(model.config.vision.gridSize) patch grid of \(model.config.name)")
             }
-            let fingerprint = try ModelFingerprint.compute(config: model.config, weightsPath: config.weights!)
+            let fingerprint = try ModelFingerprint.compute(config: model.config, weightsPath: weights.path.path)
             job.fingerprint = fingerprint
             let cluster = try EmbeddedCluster(model: model, fingerprint: fingerprint, workers: workers, gemm: gemm, logger: logger)
             defer { cluster.shutdown() }
             let client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)
         } else {
-            // When the model named in the config is readable here, the job asks for exactly
-            // it; otherwise it runs on the model most of the coordinator's workers have.
-            if let weights = config.weights, FileManager.default.isReadableFile(atPath: weights) {
+            // When the model named in the config is on this machine (a file, or in the hub
+            // cache: no download for this), the job asks for exactly it; otherwise it runs on
+            // the model most of the coordinator's workers have.
+            do {
+                let weights = try ModelLoading.resolveWeights(config: config.modelConfig, pretrained: config.pretrained, weights: config.weights,
+                                                              logger: logger, policy: .cacheOnly)
                 let modelConfig = try ModelConfig.load(config.modelConfig)
-                job.fingerprint = try ModelFingerprint.compute(config: modelConfig, weightsPath: weights)
-                logger.info("job requires model fingerprint \(job.fingerprint!) (\(weights))")
+                job.fingerprint = try ModelFingerprint.compute(config: modelConfig, weightsPath: weights.path.path)
+                logger.info("job requires model fingerprint \(job.fingerprint!) (\(weights.path.path))")
+            } catch HubError.notCached(_), HubError.localFileMissing(_), HubError.noWeightsGiven(_, _) {
+                logger.info("the model's weights are not on this machine: the job runs on the model most of the coordinator's workers have")
             }
             let client = SubmitClient(context: ZMQContext(), endpoint: config.endpoint, logger: logger)
             summary = try client.run(job, sink: output, stop: stop)

@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Logging
 import Protocol
 import WinCLIP
@@ -19,8 +20,8 @@ public enum WorkerProcess {
         let c = options.config
         let logger = options.logger
         let gemm = try OpenBLASBackend(threads: c.workerThreads, logger: logger)
-        let model = try ModelLoading.load(config: c.modelConfig, weights: c.weights, logger: logger)
-        let fingerprint = try ModelFingerprint.compute(config: model.config, weightsPath: c.weights!)
+        let (model, weights) = try ModelLoading.load(config: c.modelConfig, pretrained: c.pretrained, weights: c.weights, logger: logger)
+        let fingerprint = try ModelFingerprint.compute(config: model.config, weightsPath: weights.path.path)
         let executor = try UnitExecutor(model: model, gemm: gemm)
         let ready = Ready(fingerprint: fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
                           gridSize: model.config.vision.gridSize, host: ProcessInfo.processInfo.hostName,
@@ -33,14 +34,28 @@ public enum WorkerProcess {
 
 /// Loading a model with the messages a user needs when something is missing or wrong.
 public enum ModelLoading {
-    public static func load(config name: String, weights: String?, logger: Logger) throws -> CLIPModel {
+    /// The config, and weights from `--weights` (a file or hf://...), else `--pretrained`, else
+    /// the built-in config's default tag, fetched into the Hugging Face cache on first use.
+    public static func load(config name: String, pretrained: String?, weights: String?, logger: Logger,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (CLIPModel, ResolvedWeights) {
         let config = try ModelConfig.load(name)
-        guard let weights else {
-            throw SubmitError("no weights given: pass --weights FILE (open_clip's open_clip_model.safetensors for \(config.name), or set model.weights in cluster.yaml); downloading from the hub is not available yet")
-        }
+        let resolved = try resolveWeights(config: name, pretrained: pretrained, weights: weights, logger: logger, environment: environment)
         let t0 = now()
-        let model = try CLIPModel(config: config, weightsPath: weights)
-        logger.info("model \(config.name) loaded from \(weights) in \(String(format: "%.1f", now() - t0)) s")
-        return model
+        let model = try CLIPModel(config: config, weightsPath: resolved.path.path)
+        logger.info("model \(config.name) loaded from \(resolved.path.path) in \(String(format: "%.1f", now() - t0)) s")
+        return (model, resolved)
+    }
+
+    /// `WeightsResolver` with its notes and download progress on this program's log (a bar on
+    /// a terminal). `.cacheOnly` finds weights without any network call.
+    public static func resolveWeights(config: String, pretrained: String?, weights: String?, logger: Logger,
+                                      environment: [String: String] = ProcessInfo.processInfo.environment,
+                                      policy: HubDownloader.Policy = .preferCache) throws -> ResolvedWeights {
+        let display = DownloadProgressDisplay(log: { [logger] in logger.notice("\($0)") })
+        let resolved = try WeightsResolver.resolve(modelConfig: config, pretrained: pretrained, weights: weights,
+                                                   environment: environment, policy: policy, progress: display.handler)
+        for note in resolved.notes { logger.warning("\(note)") }
+        logger.info("\(resolved.summary)")
+        return resolved
     }
 }

@@ -3,12 +3,13 @@ import Cluster
 import Foundation
 import Logging
 
-@main
+// Entry point at the end of this file: the target has more than one file (FetchWeights.swift),
+// and a main.swift among several files runs as top-level code, where @main is not allowed.
 struct WinCLIPCoord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winclip-coord",
         abstract: "WinCLIP anomaly detection on image archives, on one machine or a ZeroMQ cluster.",
-        subcommands: [Submit.self, Serve.self])
+        subcommands: [Submit.self, Serve.self, FetchWeights.self])
 }
 
 func makeLogger(_ label: String, verbose: Bool) -> Logger {
@@ -35,8 +36,10 @@ extension WinCLIPCoord {
             OUTPUT/maps/*.npy (the anomaly map at the model's input size) and *.png overlays, and \
             OUTPUT/metrics.json when labels exist (image/pixel AUROC, F1-max, AUPRO).
 
-            Real weights must be supplied with --weights (open_clip's open_clip_model.safetensors \
-            for ViT-B-16-plus-240): downloading is not available yet.
+            Weights: --weights FILE or hf://OWNER/REPO[@REVISION]/FILE, else --pretrained TAG, else \
+            the model config's default tag (laion400m_e31 for ViT-B-16-plus-240), fetched from the \
+            Hugging Face hub into its cache (HF_HUB_CACHE, HF_HOME) on first use; HF_HUB_OFFLINE=1 \
+            uses the cache only.
             """)
 
         @Argument(help: "The dataset folder.")
@@ -48,8 +51,11 @@ extension WinCLIPCoord {
         @Option(help: "Model config: a built-in name (ViT-B-16-plus-240, ViT-B-16, ViT-B-32) or an open_clip JSON file.")
         var modelConfig: String?
 
-        @Option(help: "Weights: an open_clip safetensors checkpoint (F32, F16 or BF16).")
+        @Option(help: "Weights: an open_clip safetensors checkpoint (F32, F16 or BF16), a local file or hf://OWNER/REPO[@REVISION]/FILE.")
         var weights: String?
+
+        @Option(help: "open_clip pretrained tag for a built-in model config (default: laion400m_e31 for ViT-B-16-plus-240); --weights wins.")
+        var pretrained: String?
 
         @Option(help: "Object class for the prompts (default: the MVTec category folder's name, else 'object').")
         var className: String?
@@ -95,6 +101,7 @@ extension WinCLIPCoord {
             o.clusterConfig = config
             o.modelConfig = modelConfig
             o.weights = weights
+            o.pretrained = pretrained
             o.className = className
             o.kShot = kShot
             o.referenceDir = referenceDir
@@ -143,3 +150,5 @@ extension WinCLIPCoord {
         }
     }
 }
+
+WinCLIPCoord.main()

@@ -24,8 +24,11 @@ struct WinCLIPWorker: ParsableCommand {
     @Option(help: "Model config, a built-in name or an open_clip JSON file, overriding model.config.")
     var modelConfig: String?
 
-    @Option(help: "Weights (safetensors), overriding model.weights.")
+    @Option(help: "Weights (safetensors): a local file or hf://OWNER/REPO[@REVISION]/FILE, overriding model.weights.")
     var weights: String?
+
+    @Option(help: "open_clip pretrained tag for a built-in model config, overriding model.pretrained.")
+    var pretrained: String?
 
     @Option(help: "BLAS threads for this worker, overriding worker.threads (default 1: run one worker per core).")
     var threads: Int?
@@ -41,6 +44,7 @@ struct WinCLIPWorker: ParsableCommand {
         if let endpoint { c.endpoint = endpoint }
         if let modelConfig { c.modelConfig = modelConfig }
         if let weights { c.weights = weights }
+        if let pretrained { c.pretrained = pretrained }
         if let threads { c.workerThreads = threads }
         let stop = StopSignal()
         StopSignal.installProcessHandlers(stop)
