@@ -25,7 +25,7 @@ public final class DownloadProgressDisplay: @unchecked Sendable {
     private let isTerminal: Bool
     private let log: (@Sendable (String) -> Void)?
     private var lastDraw = Date.distantPast
-    private var lastDecile: Int64 = -1
+    private var lastDecile: Int64 = 0
     private var startTime = Date()
     private var startBytes: Int64 = 0
 
@@ -46,7 +46,7 @@ public final class DownloadProgressDisplay: @unchecked Sendable {
         case let .started(file, total, resumed):
             startTime = Date()
             startBytes = resumed
-            lastDecile = -1
+            lastDecile = resumed * 10 / max(total, 1)
             lastDraw = .distantPast
             line(resumed > 0 ? "downloading \(file) (\(Self.size(total))), resuming after \(Self.size(resumed))" : "downloading \(file) (\(Self.size(total)))")
         case let .received(file, received, total):

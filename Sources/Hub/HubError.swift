@@ -76,7 +76,7 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
             case .cacheOnly: why = "only the local cache was searched"
             case let .unreachable(endpoint, message): why = "the hub at \(endpoint) cannot be reached (\(message))"
             }
-            return "\(why) and \(n.file) of \(n.repo) (revision \(n.revision)) is not in the cache \(n.cacheDirectory) (it would be at \(n.snapshotPattern)). Seed this machine with `winclip-coord fetch-weights` on a machine with network access and the same HF_HUB_CACHE, or copy a cache folder that holds it (its models--* folder) into \(n.cacheDirectory)"
+            return "\(why) and \(n.file) of \(n.repo) (revision \(n.revision)) is not in the cache \(n.cacheDirectory) (it would be at \(n.snapshotPattern)). Seed the cache with `winclip-coord fetch-weights` (here while the hub can be reached, or on another machine whose HF_HUB_CACHE is shared or copied), or copy a cache folder holding the file (its models--* folder) into \(n.cacheDirectory)"
         case let .checksumMismatch(file, expected, actual, algorithm):
             return "download of \(file) refused: its \(algorithm) is \(actual) but the hub announced \(expected) (nothing was placed in the cache; try again)"
         case let .sizeMismatch(file, expected, actual):

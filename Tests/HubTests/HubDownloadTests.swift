@@ -166,7 +166,7 @@ final class HubDownloadTests: XCTestCase {
             XCTAssertEqual(n.reason, .offlineMode(variable: "HF_HUB_OFFLINE"))
             let message = "\(error)"
             for part in ["offline mode is on (HF_HUB_OFFLINE)", "open_clip_model.safetensors of winclip/tiny-vit-48", cache,
-                         "models--winclip--tiny-vit-48/snapshots/<commit>/open_clip_model.safetensors", "winclip-coord fetch-weights", "copy a cache folder"] {
+                         "models--winclip--tiny-vit-48/snapshots/<commit>/open_clip_model.safetensors", "winclip-coord fetch-weights", "copy a cache folder holding the file"] {
                 XCTAssert(message.contains(part), "'\(message)' should say '\(part)'")
             }
         }
