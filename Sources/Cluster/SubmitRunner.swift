@@ -72,7 +72,8 @@ public enum SubmitRunner {
             // Embedded cluster: the model is loaded here (a bad weights file stops us now).
             let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
             let gemm = try OpenBLASBackend(threads: 1, logger: logger)
-            let (model, weights) = try ModelLoading.load(config: config.modelConfig, pretrained: config.pretrained, weights: config.weights, logger: logger)
+            let (model, weights) = try ModelLoading.load(config: config.modelConfig, pretrained: config.pretrained, weights: config.weights,
+                                                         logger: logger, stop: stop)
             for scale in config.scales where scale > model.config.vision.gridSize {
                 throw SubmitError("window scale \(scale) exceeds the \(model.config.vision.gridSize)x\(model.config.vision.gridSize) patch grid of \(model.config.name)")
             }

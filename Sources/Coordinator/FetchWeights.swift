@@ -45,13 +45,15 @@ extension WinCLIPCoord {
 
         func run() throws {
             let logger = makeLogger("winclip-coord", verbose: verbose)
+            let stop = StopSignal()
+            StopSignal.installProcessHandlers(stop)
             do {
                 var c = try config.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
                 if let modelConfig { c.modelConfig = modelConfig }
                 if let weights { c.weights = weights; c.pretrained = nil }
                 if let pretrained { c.pretrained = pretrained; c.weights = nil }
                 let resolved = try ModelLoading.resolveWeights(config: c.modelConfig, pretrained: c.pretrained, weights: c.weights,
-                                                               logger: logger, policy: .checkHub)
+                                                               logger: logger, stop: stop, policy: .checkHub)
                 let fingerprint = try ModelFingerprint.compute(config: ModelConfig.load(c.modelConfig), weightsPath: resolved.path.path)
                 print("weights: \(resolved.path.path)")
                 if case let .hub(origin) = resolved.origin {

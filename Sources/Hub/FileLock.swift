@@ -12,8 +12,9 @@ public final class FileLock {
     public let path: URL
     private var descriptor: Int32
 
-    /// Takes the lock, calling `waiting` once if another process holds it, then blocking.
-    public init(path: URL, waiting: () -> Void = {}) throws {
+    /// Takes the lock, calling `waiting` once if another process holds it, then polling (every
+    /// 0.1 s) until it is free or `isCancelled` says to give up (`HubError.cancelled`).
+    public init(path: URL, waiting: () -> Void = {}, isCancelled: () -> Bool = { false }) throws {
         self.path = path
         do { try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
             throw HubError.io("cannot create \(path.deletingLastPathComponent().path): \(error.localizedDescription)")
@@ -27,12 +28,17 @@ public final class FileLock {
                 throw HubError.io("cannot lock \(path.path): \(message)")
             }
             waiting()
-            while flock(descriptor, LOCK_EX) != 0 {
-                guard errno == EINTR else {
+            while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+                guard errno == EWOULDBLOCK || errno == EINTR else {
                     let message = String(cString: strerror(errno))
                     close(descriptor)
                     throw HubError.io("cannot lock \(path.path): \(message)")
                 }
+                if isCancelled() {
+                    close(descriptor)
+                    throw HubError.cancelled(file: path.lastPathComponent, bytesOnDisk: 0, partialFile: path.path)
+                }
+                Thread.sleep(forTimeInterval: 0.1)
             }
         }
     }

@@ -30,8 +30,10 @@ public struct HubDownloader: Sendable {
         cache = HubCache(directory: settings.cacheDirectory)
     }
 
-    /// The file for `ref` in the cache, downloading it if needed.
-    public func fetch(_ ref: HubFileReference, policy: Policy = .preferCache, progress: HubProgressHandler? = nil) throws -> HubFetchResult {
+    /// The file for `ref` in the cache, downloading it if needed. `isCancelled` is polled while
+    /// downloading and waiting for another process's download (the programs' SIGINT/SIGTERM).
+    public func fetch(_ ref: HubFileReference, policy: Policy = .preferCache, progress: HubProgressHandler? = nil,
+                      isCancelled: (@Sendable () -> Bool)? = nil) throws -> HubFetchResult {
         // A cached commit-hash revision never changes: no question to ask.
         if policy != .checkHub || HubCache.isCommitHash(ref.revision) || settings.isOffline {
             if let hit = cache.cachedFile(ref) { return HubFetchResult(path: hit.path, commit: hit.commit, outcome: .cached) }
@@ -53,7 +55,7 @@ public struct HubDownloader: Sendable {
             case let .answered(error): throw error
             }
         }
-        return try place(ref, metadata, progress: progress)
+        return try place(ref, metadata, progress: progress, isCancelled: isCancelled ?? { false })
     }
 
     func notCached(_ ref: HubFileReference, _ reason: HubError.NotCached.Reason) -> HubError.NotCached {
@@ -148,7 +150,7 @@ public struct HubDownloader: Sendable {
 
     // MARK: Download
 
-    func place(_ ref: HubFileReference, _ m: FileMetadata, progress: HubProgressHandler?) throws -> HubFetchResult {
+    func place(_ ref: HubFileReference, _ m: FileMetadata, progress: HubProgressHandler?, isCancelled: @escaping @Sendable () -> Bool) throws -> HubFetchResult {
         let pointer = cache.pointer(ref, commit: m.commit)
         if FileManager.default.fileExists(atPath: pointer.path) {
             try? cache.writeRef(ref, commit: m.commit)
@@ -158,13 +160,13 @@ public struct HubDownloader: Sendable {
         try cache.createDirectory(blob.deletingLastPathComponent())
         cache.tagDirectory()
         // One process downloads a blob; the others wait here, then find it in place.
-        let lock = try FileLock(path: cache.lock(ref.repo, etag: m.etag)) {
+        let lock = try FileLock(path: cache.lock(ref.repo, etag: m.etag), waiting: {
             progress?(.waitingForLock(file: ref.file, lock: cache.lock(ref.repo, etag: m.etag).path))
-        }
+        }, isCancelled: isCancelled)
         defer { lock.unlock() }
         var outcome = HubFetchResult.Outcome.alreadyCurrent
         if !FileManager.default.fileExists(atPath: blob.path) {
-            let report = try download(ref, m, progress: progress)
+            let report = try download(ref, m, progress: progress, isCancelled: isCancelled)
             outcome = .downloaded(report)
         }
         let linked = try cache.link(ref, commit: m.commit, etag: m.etag)
@@ -174,7 +176,7 @@ public struct HubDownloader: Sendable {
 
     /// Into blobs/<etag>.incomplete, resuming what an earlier attempt left there, then checked
     /// and renamed to blobs/<etag>. Called with the blob's lock held.
-    func download(_ ref: HubFileReference, _ m: FileMetadata, progress: HubProgressHandler?) throws -> DownloadReport {
+    func download(_ ref: HubFileReference, _ m: FileMetadata, progress: HubProgressHandler?, isCancelled: @escaping @Sendable () -> Bool) throws -> DownloadReport {
         let incomplete = cache.incompleteBlob(ref.repo, etag: m.etag)
         let blob = cache.blob(ref.repo, etag: m.etag)
         let resumedFrom = min(try Self.sizeOnDisk(incomplete), m.size)
@@ -190,10 +192,12 @@ public struct HubDownloader: Sendable {
                 onDisk = 0
             }
             if onDisk == m.size { break }
+            if isCancelled() { throw HubError.cancelled(file: "\(ref.repo)/\(ref.file)", bytesOnDisk: onDisk, partialFile: incomplete.path) }
             guard failures <= settings.downloadRetries else {
                 throw HubError.transferFailed(url: m.location.absoluteString, message: lastFailure, bytesOnDisk: onDisk, partialFile: incomplete.path)
             }
-            let sink = try BlobFileSink(path: incomplete, offset: onDisk, total: m.size, file: ref.file, progress: progress)
+            let sink = try BlobFileSink(path: incomplete, offset: onDisk, total: m.size, file: ref.file, progress: progress,
+                                        isCancelled: isCancelled)
             report.requests += 1
             let response: HubResponse
             do {
@@ -204,6 +208,8 @@ public struct HubDownloader: Sendable {
                 sink.close()
                 report.transferred += sink.written
                 switch error {
+                case .sinkFailed(.cancelled):
+                    throw HubError.cancelled(file: "\(ref.repo)/\(ref.file)", bytesOnDisk: try Self.sizeOnDisk(incomplete), partialFile: incomplete.path)
                 case let .sinkFailed(e): throw e
                 case let .unreachable(message), let .interrupted(message):
                     // huggingface_hub's http_get: a dropped transfer is resumed from what is on disk.
@@ -311,10 +317,11 @@ final class BlobFileSink: DownloadSink, @unchecked Sendable {
     private let total: Int64
     private let file: String
     private let progress: HubProgressHandler?
+    private let isCancelled: @Sendable () -> Bool
     private var position: Int64
     private var bytesWritten: Int64 = 0
 
-    init(path: URL, offset: Int64, total: Int64, file: String, progress: HubProgressHandler?) throws {
+    init(path: URL, offset: Int64, total: Int64, file: String, progress: HubProgressHandler?, isCancelled: @escaping @Sendable () -> Bool) throws {
         if !FileManager.default.fileExists(atPath: path.path) {
             guard FileManager.default.createFile(atPath: path.path, contents: nil) else {
                 throw HubError.io("cannot create \(path.path)")
@@ -328,6 +335,7 @@ final class BlobFileSink: DownloadSink, @unchecked Sendable {
         self.total = total
         self.file = file
         self.progress = progress
+        self.isCancelled = isCancelled
         position = offset
     }
 
@@ -358,6 +366,7 @@ final class BlobFileSink: DownloadSink, @unchecked Sendable {
     }
 
     func write(_ chunk: Data) throws(HubError) {
+        if isCancelled() { throw .cancelled(file: file, bytesOnDisk: 0, partialFile: path.path) }
         lock.lock()
         do { try handle.write(contentsOf: chunk) } catch {
             lock.unlock()

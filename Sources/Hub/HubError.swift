@@ -27,6 +27,8 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
     case sizeMismatch(file: String, expected: Int64, actual: Int64)
     /// The transfer failed (connection reset, timeout) and could not be resumed.
     case transferFailed(url: String, message: String, bytesOnDisk: Int64, partialFile: String)
+    /// The program was asked to stop (SIGINT/SIGTERM) during the download.
+    case cancelled(file: String, bytesOnDisk: Int64, partialFile: String)
     case io(String)
 
     /// Why a file that is not cached could not be fetched, and where it would have gone.
@@ -83,6 +85,8 @@ public enum HubError: Error, CustomStringConvertible, Equatable, Sendable {
             return "download of \(file) refused: \(actual) bytes received, the hub announced \(expected) (nothing was placed in the cache; try again)"
         case let .transferFailed(url, message, bytes, partial):
             return "download from \(url) failed: \(message); \(bytes) bytes are kept in \(partial) and the next attempt resumes from there"
+        case let .cancelled(file, bytes, partial):
+            return "download of \(file) stopped on request; \(bytes) bytes are kept in \(partial) and the next attempt resumes from there"
         case let .io(message):
             return message
         }

@@ -48,9 +48,10 @@ public enum WeightsResolver {
     /// - weights: a local file or `hf://OWNER/REPO[@REVISION]/FILE`; wins over `pretrained`.
     /// - environment: HF_* variables (`ProcessInfo.processInfo.environment` in the programs).
     /// - policy: `.preferCache` for jobs; `.checkHub` to refresh; `.cacheOnly` for no network.
+    /// - isCancelled: polled during a download (stops it, keeping the bytes for a resume).
     public static func resolve(modelConfig: String, pretrained: String?, weights: String?,
                                environment: [String: String], policy: HubDownloader.Policy = .preferCache,
-                               progress: HubProgressHandler? = nil) throws -> ResolvedWeights {
+                               progress: HubProgressHandler? = nil, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ResolvedWeights {
         var notes: [String] = []
         let reference: HubFileReference
         var tag: String?
@@ -78,7 +79,7 @@ public enum WeightsResolver {
             tag = entry.tag
         }
         let downloader = HubDownloader(settings: HubSettings(environment: environment))
-        let result = try downloader.fetch(reference, policy: policy, progress: progress)
+        let result = try downloader.fetch(reference, policy: policy, progress: progress, isCancelled: isCancelled)
         return ResolvedWeights(path: result.path, origin: .hub(.init(reference: reference, commit: result.commit, tag: tag, outcome: result.outcome)),
                                notes: notes)
     }

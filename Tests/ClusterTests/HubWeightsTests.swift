@@ -93,6 +93,27 @@ final class HubWeightsTests: XCTestCase {
         XCTAssert(missing.output.contains("error: repository winclip/missing not found on the hub"), missing.output)
     }
 
+    func testTwoProcessesFetchingOneFileDownloadItOnce() throws {
+        let dir = try temporaryOutputFolder(self)
+        // 3.7 MB in 16 KiB chunks every 10 ms: about 2 s, so that the two overlap.
+        let hub = try FakeHub(files: ["winclip/tiny-vit-48/open_clip_model.safetensors": weights], options: ["--chunk-delay", "0.01"])
+        defer { hub.stop() }
+        let env = environment(home: dir, hub: hub)
+        let fetches = try (0..<2).map {
+            try ManagedProcess("winclip-coord", ["fetch-weights", "--model-config", modelJSON, "--weights", uri],
+                               logDirectory: dir, name: "fetch\($0)", environment: env)
+        }
+        for f in fetches {
+            XCTAssert(f.wait(seconds: 120), f.output)
+            XCTAssertEqual(f.process.terminationStatus, 0, f.output)
+        }
+        XCTAssertEqual(try hub.requests().filter { $0.server == "cdn" }.count, 1, "one body download")
+        XCTAssert(fetches.contains { $0.output.contains("waiting for another process downloading open_clip_model.safetensors") },
+                  fetches.map(\.output).joined(separator: "\n"))
+        let paths = fetches.map { $0.output.split(separator: "\n").first { $0.hasPrefix("weights: ") } }
+        XCTAssertEqual(paths[0], paths[1])
+    }
+
     func testRackWorkerReadsHubWeightsFromClusterYAMLOffline() throws {
         let dir = try temporaryOutputFolder(self)
         // Seed the cache, then take the hub away: the rack runs offline from the cache.

@@ -123,6 +123,27 @@ final class HubDownloadTests: XCTestCase {
         print("resume in the next run: \(size) bytes, first run stopped at \(cut) (kept in blobs/<etag>.incomplete), second run Range bytes=\(cut)- received \(size - cut)")
     }
 
+    func testStopRequestKeepsTheBytesForTheNextRun() throws {
+        // Slow bodies; "stop" is requested once 500 kB are on disk (as SIGINT does in the programs).
+        let hub = try startHub(["--chunk-delay", "0.002"])
+        let home = try temporaryFolder()
+        let flag = StopFlag()
+        let progress: HubProgressHandler = { event in
+            if case let .received(_, received, _) = event, received >= 500_000 { flag.set() }
+        }
+        XCTAssertThrowsError(try downloader(hub, home: home).fetch(try reference(), progress: progress, isCancelled: { flag.isSet })) { error in
+            guard case let .cancelled(_, onDisk, partial) = error as? HubError else { return XCTFail("\(error)") }
+            XCTAssertGreaterThanOrEqual(onDisk, 500_000)
+            XCTAssertEqual(try? BlobDigest.size(of: URL(fileURLWithPath: partial)), onDisk)
+            XCTAssert("\(error)".contains("the next attempt resumes"), "\(error)")
+        }
+        let result = try downloader(hub, home: home).fetch(try reference())
+        guard case let .downloaded(report) = result.outcome else { return XCTFail("\(result.outcome)") }
+        XCTAssertGreaterThanOrEqual(report.resumedFrom, 500_000)
+        XCTAssertEqual(report.transferred, try tinySize - report.resumedFrom)
+        XCTAssertEqual(try Data(contentsOf: result.path), try Data(contentsOf: tiny))
+    }
+
     func testChecksumMismatchIsRefused() throws {
         let hub = try startHub(["--corrupt"])
         let home = try temporaryFolder()
@@ -244,4 +265,13 @@ final class ResultsBox: @unchecked Sendable {
     private var items: [Result<HubFetchResult, Error>] = []
     func append(_ r: Result<HubFetchResult, Error>) { lock.lock(); items.append(r); lock.unlock() }
     var all: [Result<HubFetchResult, Error>] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// A flag set from a progress callback and read by the download loop.
+final class StopFlag: @unchecked Sendable {
+    // Every access holds the lock.
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
