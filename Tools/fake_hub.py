@@ -6,8 +6,11 @@ X-Repo-Commit, X-Linked-Etag (the SHA-256) and X-Linked-Size; the CDN, a second 
 port (another origin, as the hub's CDN is another host), serves the bytes with Range support.
 Unknown repositories, revisions and files get the hub's error headers.
 
-    fake_hub.py --file OWNER/REPO/PATH=LOCAL_FILE [--file ...] [--cut-after N] [--corrupt]
-                [--chunk-delay S] [--require-token T]
+    fake_hub.py --file OWNER/REPO/PATH=LOCAL_FILE [--file ...] [--git-file OWNER/REPO/PATH=LOCAL_FILE]
+                [--cut-after N] [--corrupt] [--chunk-delay S] [--require-token T]
+
+--git-file serves a file kept in git (not LFS): the resolve route answers 200 itself, with the
+git blob id as ETag.
 
 Prints "fake hub listening on http://127.0.0.1:PORT (CDN http://127.0.0.1:PORT2)" (ephemeral
 ports) once both accept connections. GET /_control/requests on the hub returns the requests both
@@ -26,7 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--file", action="append", default=[], help="OWNER/REPO/PATH=LOCAL_FILE")
+    p.add_argument("--file", action="append", default=[], help="OWNER/REPO/PATH=LOCAL_FILE (in git LFS)")
+    p.add_argument("--git-file", action="append", default=[], help="OWNER/REPO/PATH=LOCAL_FILE (in git)")
     p.add_argument("--cut-after", type=int, default=None,
                    help="the first full-body CDN GET sends only this many bytes, then drops the connection")
     p.add_argument("--cut-times", type=int, default=1, help="how many GETs are cut (default 1)")
@@ -40,11 +44,14 @@ class Hub:
     def __init__(self, args):
         self.args = args
         self.files = {}  # (repo, path) -> bytes
-        for spec in args.file:
+        self.git_files = set()  # (repo, path) kept in git, not LFS
+        for spec, in_git in [(s, False) for s in args.file] + [(s, True) for s in args.git_file]:
             remote, local = spec.split("=", 1)
             owner, name, path = remote.split("/", 2)
             with open(local, "rb") as f:
                 self.files[(f"{owner}/{name}", path)] = f.read()
+            if in_git:
+                self.git_files.add((f"{owner}/{name}", path))
         self.blobs = {hashlib.sha256(b).hexdigest(): b for b in self.files.values()}
         self.requests = []
         self.lock = threading.Lock()
@@ -116,6 +123,10 @@ class Handler(BaseHTTPRequestHandler):
         if data is None:
             return self.send(404, {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
                                    "X-Repo-Commit": commit}, b"", head)
+        if (repo, file) in hub.git_files:
+            # git's blob id: SHA-1 of "blob <size>\0" + content.
+            blob_id = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            return self.body(data, {"X-Repo-Commit": commit, "ETag": f'"{blob_id}"'}, head, allow_cut=False)
         sha = hashlib.sha256(data).hexdigest()
         name = urllib.parse.quote(file.split("/")[-1])
         self.send(302, {
@@ -134,6 +145,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, {}, b"no such object", head)
         if hub.args.corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+        self.body(data, {"ETag": f'"{sha}"'}, head, allow_cut=True)
+
+    def body(self, data, extra_headers, head, allow_cut):
+        hub = self.hub
         start, end, status = 0, len(data) - 1, 200
         rng = self.headers.get("Range")
         if rng and rng.startswith("bytes="):
@@ -144,12 +159,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(416, {"Content-Range": f"bytes */{len(data)}"}, b"", head)
             status = 206
         body = data[start:end + 1]
-        headers = {"Content-Length": str(len(body)), "Accept-Ranges": "bytes", "ETag": f'"{sha}"',
-                   "Content-Type": "application/octet-stream"}
+        headers = {"Content-Length": str(len(body)), "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream",
+                   **extra_headers}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         cut = None
-        if not head and status == 200:
+        if allow_cut and not head and status == 200:
             with hub.lock:
                 if hub.cuts_left > 0:
                     hub.cuts_left -= 1

@@ -66,8 +66,9 @@ public enum BlobDigest: Equatable, Sendable {
         return hasher.finalize()
     }
 
+    /// The size of the file itself, following a snapshot's symlink to its blob.
     static func size(of file: URL) throws -> Int64 {
-        do { return (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.int64Value ?? 0 } catch {
+        do { return (try FileManager.default.attributesOfItem(atPath: file.resolvingSymlinksInPath().path)[.size] as? NSNumber)?.int64Value ?? 0 } catch {
             throw HubError.io("cannot read \(file.path): \(error.localizedDescription)")
         }
     }

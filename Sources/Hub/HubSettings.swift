@@ -35,7 +35,9 @@ public struct HubSettings: Equatable, Sendable {
     /// - HF_TOKEN, else HUGGING_FACE_HUB_TOKEN (legacy), else the file HF_TOKEN_PATH (default
     ///   $HF_HOME/token, written by `huggingface-cli login`); none if HF_HUB_DISABLE_IMPLICIT_TOKEN
     /// - HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE = 1/ON/YES/TRUE
-    public init(environment env: [String: String], homeDirectory: String = NSHomeDirectory()) {
+    /// `homeDirectory`: for "~" (default: HOME of `environment`, else this user's home).
+    public init(environment env: [String: String], homeDirectory: String? = nil) {
+        let homeDirectory = homeDirectory ?? env["HOME"] ?? NSHomeDirectory()
         func value(_ name: String) -> String? {
             guard let v = env[name], !v.isEmpty else { return nil }
             return v

@@ -66,6 +66,21 @@ final class HubDownloadTests: XCTestCase {
                        ["hub HEAD /\(repo)/resolve/main/\(file)", "cdn GET /cdn/\(sha)/\(file)"])
     }
 
+    func testFileKeptInGitIsCheckedAgainstItsBlobID() throws {
+        // A small file in git (not LFS): the resolve route answers 200 itself, ETag = git blob id.
+        let json = FakeHub.fixtures.appendingPathComponent("tiny-vit-48.json")
+        let hub = try startHub(["--git-file", "\(repo)/open_clip_config.json=\(json.path)"])
+        let home = try temporaryFolder()
+        let result = try downloader(hub, home: home).fetch(try HubFileReference(repo: repo, file: "open_clip_config.json"))
+        guard case .downloaded = result.outcome else { return XCTFail("\(result.outcome)") }
+        let content = try Data(contentsOf: json)
+        XCTAssertEqual(try Data(contentsOf: result.path), content)
+        let blobID = try FileManager.default.destinationOfSymbolicLink(atPath: result.path.path).split(separator: "/").last.map(String.init)
+        XCTAssertEqual(blobID?.count, 40)
+        XCTAssertNil(try BlobDigest(etag: blobID!).mismatch(file: result.path), "the blob is named by its git id")
+        XCTAssertEqual(try hub.requests().map { "\($0.server) \($0.method)" }, ["hub HEAD", "hub GET"])
+    }
+
     func testSecondRunMakesNoRequest() throws {
         let hub = try startHub()
         let home = try temporaryFolder()
