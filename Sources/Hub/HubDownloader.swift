@@ -179,6 +179,9 @@ public struct HubDownloader: Sendable {
     func download(_ ref: HubFileReference, _ m: FileMetadata, progress: HubProgressHandler?, isCancelled: @escaping @Sendable () -> Bool) throws -> DownloadReport {
         let incomplete = cache.incompleteBlob(ref.repo, etag: m.etag)
         let blob = cache.blob(ref.repo, etag: m.etag)
+        if !FileManager.default.fileExists(atPath: incomplete.path), !FileManager.default.createFile(atPath: incomplete.path, contents: nil) {
+            throw HubError.io("cannot create \(incomplete.path)")
+        }
         let resumedFrom = min(try Self.sizeOnDisk(incomplete), m.size)
         var report = DownloadReport(size: m.size, resumedFrom: resumedFrom, requests: 0, transferred: 0, interruptions: 0)
         progress?(.started(file: ref.file, total: m.size, resumedFrom: resumedFrom))

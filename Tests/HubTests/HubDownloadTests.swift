@@ -81,6 +81,16 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(try hub.requests().map { "\($0.server) \($0.method)" }, ["hub HEAD", "hub GET"])
     }
 
+    func testEmptyFileNeedsNoBody() throws {
+        let empty = try temporaryFolder().appendingPathComponent("empty")
+        try Data().write(to: empty)
+        let hub = try FakeHub(files: ["\(repo)/empty.bin": empty])
+        addTeardownBlock { hub.stop() }
+        let result = try downloader(hub, home: try temporaryFolder()).fetch(try HubFileReference(repo: repo, file: "empty.bin"))
+        XCTAssertEqual(result.outcome, .downloaded(DownloadReport(size: 0, resumedFrom: 0, requests: 0, transferred: 0, interruptions: 0)))
+        XCTAssertEqual(try Data(contentsOf: result.path), Data())
+    }
+
     func testSecondRunMakesNoRequest() throws {
         let hub = try startHub()
         let home = try temporaryFolder()
