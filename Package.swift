@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "WinCLIP", targets: ["WinCLIP"]),
         .library(name: "Protocol", targets: ["Protocol"]),
         .library(name: "Options", targets: ["Options"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .executable(name: "winclip-coord", targets: ["Coordinator"]),
         .executable(name: "winclip-worker", targets: ["Worker"]),
         .executable(name: "winclip-bench", targets: ["Bench"]),
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Thin system-library targets: headers and link flags of Debian's -dev packages.
@@ -49,12 +51,15 @@ let package = Package(
         ),
         // The wire format: message types, bodies and the frame codec (no engine, no sockets).
         .target(name: "Protocol", dependencies: ["Options"]),
+        // The Hugging Face hub client: pretrained tags, hf:// URIs, huggingface_hub's cache
+        // layout, downloads over URLSession with resume and SHA-256 checks, offline mode.
+        .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The cluster: coordinator, worker and submit state machines and their ZeroMQ loops,
         // configuration, datasets and outputs (the executables only parse options and call it).
         .target(
             name: "Cluster",
             dependencies: [
-                "WinCLIP", "Protocol", "Options", "CLibZMQ", "Yams", "CPNGWrite",
+                "WinCLIP", "Protocol", "Options", "Hub", "CLibZMQ", "Yams", "CPNGWrite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -90,8 +95,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Options", "Coordinator", "Worker"]
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Options", "Hub", "HubTestSupport", "Coordinator", "Worker"]
         ),
+        // Tools/fake_hub.py started and stopped for the tests (HubTests and ClusterTests).
+        .target(name: "HubTestSupport", path: "Tests/HubTestSupport"),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,14 +36,18 @@ public struct ModelFlags: ParsableArguments {
     @Option(help: "Model config: a built-in name (ViT-B-16-plus-240, ViT-B-16, ViT-B-32) or an open_clip JSON file, overriding model.config.")
     public var modelConfig: String?
 
-    @Option(help: "Weights: an open_clip safetensors checkpoint (F32, F16 or BF16), overriding model.weights.")
+    @Option(help: "Weights: an open_clip safetensors checkpoint (F32, F16 or BF16), a local file or hf://OWNER/REPO[@REVISION]/FILE, overriding model.weights; wins over a pretrained tag.")
     public var weights: String?
+
+    @Option(help: "open_clip pretrained tag of a built-in model config (default: laion400m_e31 for ViT-B-16-plus-240), fetched from the Hugging Face hub into its cache on first use; overrides model.pretrained.")
+    public var pretrained: String?
 
     public init() {}
 
     public func apply(to config: inout ClusterConfig) {
         if let modelConfig { config.model.config = modelConfig }
         if let weights { config.model.weights = weights }
+        if let pretrained { config.model.pretrained = pretrained }
     }
 }
 

@@ -38,15 +38,19 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
     public struct ModelSection: Codable, Equatable, Sendable {
         /// A built-in open_clip config name or a JSON path.
         public var config = "ViT-B-16-plus-240"
-        /// open_clip weights as safetensors.
+        /// open_clip weights as safetensors: a path or hf://OWNER/REPO[@REVISION]/FILE.
         public var weights: String?
+        /// An open_clip pretrained tag of the built-in config (nil: its default tag); `weights`
+        /// wins over it.
+        public var pretrained: String?
         public init() {}
-        enum CodingKeys: String, CodingKey, CaseIterable { case config, weights }
+        enum CodingKeys: String, CodingKey, CaseIterable { case config, weights, pretrained }
         public init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
             let c = try decoder.container(keyedBy: CodingKeys.self)
             config = try c.decodeIfPresent(String.self, forKey: .config) ?? config
             weights = try c.decodeIfPresent(String.self, forKey: .weights)
+            pretrained = try c.decodeIfPresent(String.self, forKey: .pretrained)
         }
     }
 

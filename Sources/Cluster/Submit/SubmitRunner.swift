@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Logging
 import Options
 import Protocol
@@ -63,7 +64,7 @@ public enum SubmitRunner {
         var options = o.config.winclip
         options.className = options.className ?? dataset.className
         try options.validate(referenceCount: references.count)
-        let target = try JobTarget(o, logger: logger)
+        let target = try JobTarget(o, logger: logger, stop: stop)
         defer { target.shutdown() }
         try target.validate(options, referenceCount: references.count)
         return try runJob(dataset: dataset, references: references, options: options, output: o.output.map { URL(fileURLWithPath: $0) },
@@ -86,7 +87,7 @@ public enum SubmitRunner {
                                                         datasetName: root.root.lastPathComponent)
         }
         print("benchmark \(root.root.path): \(root.categories.count) \(root.layout.rawValue) categories (\(root.categories.map(\.name).joined(separator: ", "))) into \(base.path)")
-        let target = try JobTarget(o, logger: logger)
+        let target = try JobTarget(o, logger: logger, stop: stop)
         defer { target.shutdown() }
         var rows: [BenchmarkSummary.Category] = []
         var total = JobSummary(job: 0, scored: 0, failed: 0, seconds: 0, workers: [])
@@ -193,26 +194,30 @@ final class JobTarget: Sendable {
     let gridSize: Int?
     private let cluster: EmbeddedCluster?
 
-    init(_ o: SubmitOptions, logger: Logger) throws {
+    init(_ o: SubmitOptions, logger: Logger, stop: StopSignal) throws {
         let model = o.config.model
         if o.embedded {
             let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
             let gemm = try OpenBLASBackend(threads: 1, logger: logger)
-            let loaded = try ModelLoading.load(config: model.config, weights: model.weights, logger: logger)
+            let loaded = try ModelLoading.load(config: model.config, pretrained: model.pretrained, weights: model.weights, logger: logger, stop: stop)
             let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, gemm: gemm, logger: logger)
             self.cluster = cluster
             fingerprint = loaded.fingerprint
             gridSize = loaded.model.config.vision.gridSize
             client = SubmitClient(context: cluster.context, endpoint: cluster.endpoint, logger: logger)
         } else {
-            // When the model named in the config is readable here, jobs ask for exactly it;
-            // otherwise they run on the model most of the coordinator's workers have.
-            if let weights = model.weights, FileManager.default.isReadableFile(atPath: weights) {
+            // When the model named in the config is on this machine (a file, or in the hub
+            // cache: nothing is downloaded for this), jobs ask for exactly it; otherwise they
+            // run on the model most of the coordinator's workers have.
+            do {
+                let weights = try ModelLoading.resolveWeights(config: model.config, pretrained: model.pretrained, weights: model.weights,
+                                                              logger: logger, policy: .cacheOnly)
                 let config = try ModelConfig.load(model.config)
-                fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weights)
+                fingerprint = try ModelFingerprint.compute(config: config, weightsPath: weights.path.path)
                 gridSize = config.vision.gridSize
-                logger.info("jobs require model fingerprint \(fingerprint!) (\(weights))")
-            } else {
+                logger.info("jobs require model fingerprint \(fingerprint!) (\(weights.path.path))")
+            } catch HubError.notCached(_), HubError.localFileMissing(_), HubError.noWeightsGiven(_, _) {
+                logger.info("the model's weights are not on this machine: jobs run on the model most of the coordinator's workers have")
                 fingerprint = nil
                 gridSize = nil
             }

@@ -9,7 +9,7 @@ struct WinCLIPCoord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winclip-coord",
         abstract: "WinCLIP anomaly detection on image archives, on one machine or a ZeroMQ cluster.",
-        subcommands: [Submit.self, Serve.self])
+        subcommands: [Submit.self, Serve.self, FetchWeights.self])
 }
 
 /// Logs to stderr: `quietLevel` normally (notice for submit: problems only; info for serve:
@@ -61,8 +61,10 @@ extension WinCLIPCoord {
             OUTPUT/maps/*.npy (the anomaly map at the model's input size) and *.png overlays, and \
             OUTPUT/metrics.json when labels exist (image/pixel AUROC, F1-max, AUPRO).
 
-            Real weights must be supplied with --weights (open_clip's open_clip_model.safetensors \
-            for ViT-B-16-plus-240): downloading is not available yet.
+            Weights: --weights FILE or hf://OWNER/REPO[@REVISION]/FILE, else --pretrained TAG, else \
+            the model config's default tag (laion400m_e31 for ViT-B-16-plus-240), fetched from the \
+            Hugging Face hub into its cache (HF_HUB_CACHE, HF_HOME) on first use; HF_HUB_OFFLINE=1 \
+            uses the cache only.
             """)
 
         @Argument(help: "The dataset folder (or a benchmark root of category folders).")
