@@ -38,7 +38,25 @@ public final class JobOutput: SubmitSink {
         noteSink = note
     }
 
-    public func accepted(_ accepted: Accepted) { imageSize = accepted.imageSize }
+    /// Called when a coordinator accepts the job (the submit records its model).
+    public var onAccepted: ((Accepted) throws -> Void)?
+
+    public func accepted(_ accepted: Accepted) {
+        imageSize = accepted.imageSize
+        do { try onAccepted?(accepted) } catch { noteSink("cannot record the job's model: \(error)") }
+    }
+
+    /// A row of an interrupted job kept by `--resume`: it counts for the metrics (its map is
+    /// read back from its .npy for the pixel metrics).
+    public func restore(_ row: ImageResult, item: DatasetItem) throws {
+        guard let score = row.score else { return }
+        scores[item.relativePath] = score
+        guard keepMaps, item.label != nil else { return }
+        guard let path = row.map else { pixels = .incomplete; return }
+        let (values, shape) = try NPYReader.read(writer.directory.appendingPathComponent(path))
+        if imageSize == 0, shape.count == 2 { imageSize = shape[0] }
+        collectPixels(item, map: values)
+    }
 
     public func note(_ message: String) { noteSink(message) }
 

@@ -21,9 +21,16 @@ func makeLogger(_ label: String, verbose: Bool, quietLevel: Logger.Level = .noti
     return logger
 }
 
+/// Exit statuses of `submit` (README): every image scored; the job completed but some images
+/// could not be scored (error rows); the job failed or was interrupted.
+enum SubmitExit {
+    static let someImagesFailed = ExitCode(2)
+    static let jobFailed = ExitCode.failure  // 1
+}
+
 /// Runs `body`, printing an error as one line on stderr and exiting with failure.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch {
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let exit as ExitCode { throw exit } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode.failure
     }
@@ -56,6 +63,9 @@ extension WinCLIPCoord {
             Without --config (or --endpoint) the job runs on an embedded cluster in this process \
             (one worker per core). With them it is submitted to that coordinator \
             (`winclip-coord serve`), whose workers hold the model.
+
+            Exit status: 0 when every image was scored, 2 when the job completed but some images \
+            have error rows, 1 when the job failed or was interrupted (continue it with --resume).
 
             Results: OUTPUT/results.jsonl (one JSON object per image), with --save-maps \
             OUTPUT/maps/*.npy (the anomaly map at the model's input size) and *.png overlays, and \
@@ -106,6 +116,9 @@ extension WinCLIPCoord {
 
         @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png.")
         var saveMaps = false
+
+        @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings are checked), compute the rest.")
+        var resume = false
 
         @Option(help: "16-bit grey images: clip (default, as Pillow and so anomalib: values above 255 become white) or scale (the high byte: the whole range, a departure from anomalib).")
         var sixteenBit: SixteenBitMode = .clip
@@ -160,12 +173,14 @@ extension WinCLIPCoord {
                 o.kShot = kShot
                 o.referenceDir = referenceDir
                 o.output = output
+                o.resume = resume
                 o.saveMaps = saveMaps
                 o.workers = workers
                 o.progress = !quiet
                 let stop = StopSignal()
                 stop.installProcessHandlers()
-                _ = try SubmitRunner.run(o, logger: logger, stop: stop)
+                let outcome = try SubmitRunner.run(o, logger: logger, stop: stop)
+                if outcome.summary.failed > 0 { throw SubmitExit.someImagesFailed }
             }
         }
     }

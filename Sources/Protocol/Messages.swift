@@ -6,7 +6,7 @@ import Options
 public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     // worker <-> coordinator
     case ready = 1        // W->C  Ready: I serve this model (sent at start and after every reconnect)
-    case heartbeat = 2    // both  {}: I am alive (clients send it too while a job runs)
+    case heartbeat = 2    // both  {}: I am alive (clients send it too, with their job once accepted)
     case unit = 3         // C->W  UnitSpec + pixel blobs: compute this
     case context = 4      // C->W  JobContext + embedding blobs: a job's text and reference embeddings
     case result = 5       // W->C  UnitResult + score blobs
@@ -185,7 +185,9 @@ public struct ImageOutcome: Codable, Sendable, Equatable {
     }
 }
 
-/// JOB_DONE: the job's end; `error` when it failed or was cancelled.
+/// JOB_DONE: the job's end; `error` when it failed or was cancelled. `retryable` when the
+/// coordinator lost the job, not the job itself (it is stopping, or restarted and does not know
+/// the job): the client submits what is not yet answered again.
 public struct JobSummary: Codable, Sendable, Equatable {
     public var job: UInt64
     public var scored: Int
@@ -193,13 +195,15 @@ public struct JobSummary: Codable, Sendable, Equatable {
     public var seconds: Double
     public var workers: [String]
     public var error: String?
-    public init(job: UInt64, scored: Int, failed: Int, seconds: Double, workers: [String], error: String? = nil) {
+    public var retryable: Bool
+    public init(job: UInt64, scored: Int, failed: Int, seconds: Double, workers: [String], error: String? = nil, retryable: Bool = false) {
         self.job = job
         self.scored = scored
         self.failed = failed
         self.seconds = seconds
         self.workers = workers
         self.error = error
+        self.retryable = retryable
     }
 }
 

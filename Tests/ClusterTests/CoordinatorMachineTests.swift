@@ -276,6 +276,64 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssert(refused?.contains("window scale 9 exceeds") == true, "\(String(describing: refused))")
     }
 
+    func testLateUnitIsComputedByAnotherWorkerAndTheFirstResultWins() throws {
+        var settings = CoordinatorSettings()
+        settings.setDeadlines(factor: 4, floor: 1, initial: 5)
+        settings.missedDeadlinesToQuarantine = 1
+        var h = Harness(settings)
+        h.addWorker(w1)
+        let job = try XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
+        _ = h.answerAll(w1)
+        h.addWorker(w2)
+        h.sendImage(c1, job: job, index: 0)
+        // The full pass goes to the longest idle worker; it keeps beating but never answers.
+        let (slow, fast) = h.outbox[w1]?.contains { $0.type == .unit } == true ? (w1, w2) : (w2, w1)
+        let unit = try XCTUnwrap(h.take(slow, .unit).first).decode(UnitSpec.self)
+        for _ in 0..<4 {
+            h.receive(WireMessage(type: .heartbeat), from: slow); h.receive(WireMessage(type: .heartbeat), from: fast)
+            h.receive(WireMessage(.heartbeat, JobRef(job: job)), from: c1)
+            h.tick(after: 1)
+        }
+        XCTAssert(h.take(fast, .unit).isEmpty, "not late yet")
+        h.receive(WireMessage(type: .heartbeat), from: slow); h.receive(WireMessage(type: .heartbeat), from: fast)
+        h.tick(after: 1.5)
+        let copy = try XCTUnwrap(h.take(fast, .unit).first).decode(UnitSpec.self)
+        XCTAssertEqual(copy, unit, "the late unit, to the other worker")
+        XCTAssert(h.logs.contains { $0.contains("is late on worker") }, "\(h.logs)")
+        let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
+        XCTAssert(notes.contains { $0.contains("missed 1 deadlines and gets no more work") }, "\(notes)")
+        h.receive(Harness.result(for: copy, score: 0.6), from: fast)
+        XCTAssertEqual(try h.take(c1, .imageResult).first?.floats(0), [0.6])
+        XCTAssertNil(h.machine.phase(of: job), "done")
+        h.receive(Harness.result(for: unit, score: 0.9), from: slow)  // the slow copy: dropped
+        XCTAssert(h.take(c1, .imageResult).isEmpty)
+    }
+
+    func testJobWithoutAWorkerOfItsModelFails() throws {
+        var settings = CoordinatorSettings()
+        settings.noWorkerTimeout = 30
+        var h = Harness(settings)
+        XCTAssertNil(h.submit(c1, images: 1))
+        for _ in 0..<32 { h.receive(WireMessage(type: .heartbeat), from: c1); h.tick(after: 1) }
+        let done = try XCTUnwrap(h.take(c1, .jobDone).first).decode(JobSummary.self)
+        XCTAssert(done.error?.contains("has not been connected for") == true, "\(String(describing: done.error))")
+        XCTAssertEqual(h.machine.jobCount, 0)
+    }
+
+    func testUnknownJobMakesTheClientSubmitAgain() throws {
+        var h = Harness()
+        h.receive(WireMessage(.heartbeat, JobRef(job: 77)), from: c1)
+        let done = try XCTUnwrap(h.take(c1, .jobDone).first).decode(JobSummary.self)
+        XCTAssertEqual(done.job, 77)
+        XCTAssert(done.retryable)
+        h.addWorker(w1)
+        _ = h.submit(c2, images: 1)
+        let stop = h.machine.shutdown(reason: "the coordinator stopped", at: 1)
+        h.perform(stop)
+        XCTAssertEqual(try h.take(c2, .jobDone).first?.decode(JobSummary.self).retryable, true)
+        XCTAssertEqual(h.take(w1, .bye).count, 1, "workers are told")
+    }
+
     func testPhasesMoveOnlyForward() {
         XCTAssert(JobPhase.waitingForWorkers.canMove(to: .setup))
         XCTAssert(JobPhase.scoring.canMove(to: .done))

@@ -113,10 +113,16 @@ final class SubmitMachineTests: XCTestCase {
         let r = m.received(answer(0), at: 2)
         XCTAssertEqual(r.first, .deliver(index: 0, .scored(score: 0.5, map: nil)))
         XCTAssertEqual(loads(r), [3])
-        XCTAssertEqual(m.received(answer(0), at: 2.1).count, 1, "a repeated answer is only noted")
+        XCTAssertEqual(m.received(answer(0), at: 2.1), [], "an image is delivered once")
+        _ = m.loaded(index: 2, reference: false, .success(pixels))
+        _ = m.loaded(index: 3, reference: false, .success(pixels))
+        _ = m.received(answer(2), at: 3)
+        _ = m.received(answer(3), at: 3)
         let done = m.received(WireMessage(.jobDone, JobSummary(job: 9, scored: 3, failed: 1, seconds: 0, workers: ["w"])).frames, at: 5)
         guard case .finished(.success(let summary))? = done.last else { return XCTFail("\(done)") }
         XCTAssertEqual(summary.seconds, 5)
+        XCTAssertEqual(summary.scored, 3)
+        XCTAssertEqual(summary.failed, 1)
         XCTAssert(m.isOver)
     }
 
@@ -132,10 +138,48 @@ final class SubmitMachineTests: XCTestCase {
         guard case .finished(.failure(let refused))? = r.received(WireMessage(.refused, Refused(reason: "no")).frames, at: 1).last else { return XCTFail() }
         XCTAssert(refused.description.contains("refused the job: no"))
 
-        var s = SubmitMachine(request: request, at: 0)
+        // A silent coordinator: the job is submitted again, until the grace period ends.
+        var settings = SubmitSettings()
+        settings.reconnectGrace = 30
+        var s = SubmitMachine(request: request, settings: settings, at: 0)
         _ = s.received(accepted(credit: 1), at: 0)
-        guard case .finished(.failure(let silent))? = s.tick(at: 31).last else { return XCTFail() }
-        XCTAssert(silent.description.contains("went silent"))
+        XCTAssert(s.tick(at: 11).contains { if case .note(let n) = $0 { return n.contains("went silent") }; return false })
+        XCTAssertEqual(s.tick(at: 12.1).first, .reconnect)
+        var now = 12.1
+        var last: [SubmitAction] = []
+        while now < 100 && !s.isOver { now += 1; last = s.tick(at: now) }
+        guard case .finished(.failure(let gaveUp))? = last.last else { return XCTFail("\(last)") }
+        XCTAssert(gaveUp.description.contains("within 30 s") && gaveUp.description.contains("--resume"), gaveUp.description)
+        XCTAssertGreaterThan(s.attempts, 2)
+    }
+
+    func testResubmitsWhatIsNotAnsweredWhenTheCoordinatorIsLost() throws {
+        let request = SubmitRequest(options: JobOptions(className: "x"), referenceCount: 0, imageCount: 4, wantMaps: false)
+        var m = SubmitMachine(request: request, at: 0)
+        _ = m.start()
+        XCTAssertEqual(loads(m.received(accepted(credit: 4), at: 0)), [0, 1, 2, 3])
+        for i in 0..<4 { _ = m.loaded(index: i, reference: false, .success(pixels)) }
+        _ = m.received(answer(0), at: 1)
+        _ = m.received(answer(2), at: 1)
+        // The coordinator stops (or a restarted one says it does not know the job).
+        _ = m.received(WireMessage(.jobDone, JobSummary(job: 9, scored: 0, failed: 0, seconds: 0, workers: [], error: "the coordinator stopped", retryable: true)).frames, at: 2)
+        XCTAssertEqual(m.tick(at: 2.5), [], "waiting before submitting again")
+        let again = m.tick(at: 3.1)
+        XCTAssertEqual(again.first, .reconnect)
+        guard case .send(let submit)? = again.last else { return XCTFail("\(again)") }
+        XCTAssertEqual(try submit.decode(SubmitRequest.self).imageCount, 2, "only the unanswered images")
+        let second = WireMessage(.accepted, Accepted(job: 10, imageSize: 48, fingerprint: "fp", model: "tiny", credit: 4)).frames
+        XCTAssertEqual(loads(m.received(second, at: 4)), [1, 3], "the job's own image indices")
+        guard case .send(let image)? = m.loaded(index: 3, reference: false, .success(pixels)).first else { return XCTFail() }
+        XCTAssertEqual(try image.decode(ImageItem.self), ImageItem(job: 10, index: 1, reference: false), "index within the new job")
+        let r = m.received(WireMessage(.imageResult, ImageOutcome(job: 10, index: 1), blobs: [FloatBlob.encode([0.7])]).frames, at: 5)
+        XCTAssertEqual(r.first, .deliver(index: 3, .scored(score: 0.7, map: nil)))
+        XCTAssertEqual(m.received(answer(1), at: 5), [.note("ignored an answer for unknown image 1 of job 9")], "the lost job's late answers are not taken")
+        _ = m.received(WireMessage(.imageResult, ImageOutcome(job: 10, index: 0), blobs: [FloatBlob.encode([0.1])]).frames, at: 5)
+        let done = m.received(WireMessage(.jobDone, JobSummary(job: 10, scored: 2, failed: 0, seconds: 1, workers: ["w"])).frames, at: 6)
+        guard case .finished(.success(let summary))? = done.last else { return XCTFail("\(done)") }
+        XCTAssertEqual(summary.scored, 4)
+        XCTAssertEqual(m.attempts, 2)
     }
 
     func testStopSendsCancel() {

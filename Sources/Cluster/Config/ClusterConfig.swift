@@ -12,6 +12,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
     /// The job options submits take from the file (`scales`, `window_attention`, …).
     public var winclip = JobOptions()
     public var worker = WorkerSection()
+    public var submit = SubmitSection()
 
     public init() {}
 
@@ -20,10 +21,17 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         public var heartbeatSeconds = 1.0
         public var workerExpirySeconds = 5.0
         public var clientExpirySeconds = 30.0
+        /// A unit is late after this many times the median compute time of its kind...
+        public var unitDeadlineFactor = 4.0
+        /// ...and at least this many seconds; then another worker computes it too.
+        public var unitDeadlineFloorSeconds = 10.0
+        /// A job whose model has no live worker this long fails.
+        public var noWorkerTimeoutSeconds = 600.0
         public init() {}
         enum CodingKeys: String, CodingKey, CaseIterable {
             case endpoint, heartbeatSeconds = "heartbeat_seconds", workerExpirySeconds = "worker_expiry_seconds",
-                 clientExpirySeconds = "client_expiry_seconds"
+                 clientExpirySeconds = "client_expiry_seconds", unitDeadlineFactor = "unit_deadline_factor",
+                 unitDeadlineFloorSeconds = "unit_deadline_floor_seconds", noWorkerTimeoutSeconds = "no_worker_timeout_seconds"
         }
         public init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -32,6 +40,38 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             heartbeatSeconds = try c.decodeIfPresent(Double.self, forKey: .heartbeatSeconds) ?? heartbeatSeconds
             workerExpirySeconds = try c.decodeIfPresent(Double.self, forKey: .workerExpirySeconds) ?? workerExpirySeconds
             clientExpirySeconds = try c.decodeIfPresent(Double.self, forKey: .clientExpirySeconds) ?? clientExpirySeconds
+            unitDeadlineFactor = try c.decodeIfPresent(Double.self, forKey: .unitDeadlineFactor) ?? unitDeadlineFactor
+            unitDeadlineFloorSeconds = try c.decodeIfPresent(Double.self, forKey: .unitDeadlineFloorSeconds) ?? unitDeadlineFloorSeconds
+            noWorkerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .noWorkerTimeoutSeconds) ?? noWorkerTimeoutSeconds
+        }
+
+        /// The coordinator's settings from this section.
+        public var settings: CoordinatorSettings {
+            var s = CoordinatorSettings()
+            s.heartbeatInterval = heartbeatSeconds
+            s.workerExpiry = workerExpirySeconds
+            s.clientExpiry = clientExpirySeconds
+            s.noWorkerTimeout = noWorkerTimeoutSeconds
+            s.setDeadlines(factor: unitDeadlineFactor, floor: unitDeadlineFloorSeconds, initial: max(120, unitDeadlineFloorSeconds))
+            return s
+        }
+    }
+
+    /// How a submit rides out a lost coordinator.
+    public struct SubmitSection: Codable, Equatable, Sendable {
+        /// Silence from the coordinator after which the job is submitted again.
+        public var silenceSeconds = 10.0
+        /// How long a lost job keeps trying to come back before the submit gives up.
+        public var reconnectGraceSeconds = 300.0
+        public init() {}
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case silenceSeconds = "silence_seconds", reconnectGraceSeconds = "reconnect_grace_seconds"
+        }
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            silenceSeconds = try c.decodeIfPresent(Double.self, forKey: .silenceSeconds) ?? silenceSeconds
+            reconnectGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .reconnectGraceSeconds) ?? reconnectGraceSeconds
         }
     }
 
@@ -66,7 +106,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case coordinator, model, winclip, worker }
+    enum CodingKeys: String, CodingKey, CaseIterable { case coordinator, model, winclip, worker, submit }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -75,6 +115,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         model = try c.decodeIfPresent(ModelSection.self, forKey: .model) ?? model
         winclip = try c.decodeIfPresent(JobOptions.self, forKey: .winclip) ?? winclip
         worker = try c.decodeIfPresent(WorkerSection.self, forKey: .worker) ?? worker
+        submit = try c.decodeIfPresent(SubmitSection.self, forKey: .submit) ?? submit
     }
 
     // MARK: - Loading
@@ -128,6 +169,15 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         if !(c.clientExpirySeconds > c.heartbeatSeconds) {
             try fail(["coordinator", "client_expiry_seconds"], "(\(c.clientExpirySeconds)) must be longer than heartbeat_seconds (\(c.heartbeatSeconds))")
         }
+        if !(c.unitDeadlineFactor >= 1) { try fail(["coordinator", "unit_deadline_factor"], "must be at least 1, not \(c.unitDeadlineFactor)") }
+        if !(c.unitDeadlineFloorSeconds > 0) { try fail(["coordinator", "unit_deadline_floor_seconds"], "must be positive, not \(c.unitDeadlineFloorSeconds)") }
+        if !(c.noWorkerTimeoutSeconds > c.workerExpirySeconds) {
+            try fail(["coordinator", "no_worker_timeout_seconds"], "(\(c.noWorkerTimeoutSeconds)) must be longer than worker_expiry_seconds (\(c.workerExpirySeconds))")
+        }
+        if !(submit.silenceSeconds > c.heartbeatSeconds) {
+            try fail(["submit", "silence_seconds"], "(\(submit.silenceSeconds)) must be longer than coordinator.heartbeat_seconds (\(c.heartbeatSeconds))")
+        }
+        if !(submit.reconnectGraceSeconds >= 0) { try fail(["submit", "reconnect_grace_seconds"], "must not be negative") }
         if worker.threads < 1 { try fail(["worker", "threads"], "must be at least 1, not \(worker.threads)") }
         do { try winclip.validate(referenceCount: 0) } catch { try fail(["winclip"], "\(error)") }
     }

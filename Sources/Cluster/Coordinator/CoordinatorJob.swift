@@ -54,11 +54,14 @@ struct UnitTask: Equatable {
     var blobs: [Data]
 }
 
-/// A unit handed to a worker.
+/// A unit handed to workers: usually one; two when the first missed its deadline and another
+/// was asked too (the first result wins).
 struct InFlightUnit: Equatable {
     var task: UnitTask
-    var worker: PeerID
+    var holders: [PeerID]
     var since: Double
+    /// A copy was queued for another worker after a missed deadline.
+    var duplicated = false
 }
 
 /// One image's units in flight: its partial scores, or the first error.
@@ -99,6 +102,8 @@ struct CoordinatorJob {
     var failed = 0
     var workersUsed: Set<String> = []
     var notedWorkers: Set<PeerID> = []
+    /// Since when no live worker of the job's model is connected (nil: one is).
+    var withoutWorkersSince: Double?
 
     init(id: JobID, client: PeerID, request: SubmitRequest, now: Double) {
         self.id = id

@@ -19,7 +19,21 @@ public struct CoordinatorSettings: Sendable, Equatable {
     public var unitsPerWorker = 2
     /// Seconds between "still waiting for a worker" notes to a client.
     public var waitingNoteInterval: Double = 10
+    /// A job with no live worker of its model for this long fails (instead of waiting forever).
+    public var noWorkerTimeout: Double = 600
+    /// When a unit counts as late (then another worker is asked too).
+    var deadlines = UnitDeadlines.Settings()
+    /// Missed deadlines after which a worker gets no more work.
+    public var missedDeadlinesToQuarantine = 3
     public init() {}
+
+    /// Deadline = factor x the running median compute time of the unit's kind, at least `floor`
+    /// seconds (`initial` until a few units of the kind finished).
+    public mutating func setDeadlines(factor: Double, floor: Double, initial: Double) {
+        deadlines.factor = factor
+        deadlines.floor = floor
+        deadlines.initial = initial
+    }
 }
 
 /// What the coordinator's I/O loop must do.
@@ -45,12 +59,14 @@ public struct CoordinatorMachine: Sendable {
     var lastHeartbeat = -Double.infinity
     /// Text and reference embeddings of earlier jobs, per model fingerprint.
     var setupCache = SetupCache()
+    var unitDeadlines: UnitDeadlines
     private var actions: [CoordinatorAction] = []
 
     /// `firstJobID` seeds the job ids (a restarted coordinator should not reuse the last one's).
     public init(settings: CoordinatorSettings = CoordinatorSettings(), firstJobID: JobID = 1) {
         self.settings = settings
         nextJob = firstJobID
+        unitDeadlines = UnitDeadlines(settings: settings.deadlines)
     }
 
     // MARK: - Events
@@ -65,7 +81,7 @@ public struct CoordinatorMachine: Sendable {
         do {
             switch message.type {
             case .ready: workerReady(peer, try message.decode(Ready.self), at: now)
-            case .heartbeat: heartbeat(from: peer, at: now)
+            case .heartbeat: heartbeat(from: peer, message, at: now)
             case .result: try unitResult(peer, message, at: now)
             case .bye: workerLeft(peer, reason: "said goodbye")
             case .submit: submit(peer, try message.decode(SubmitRequest.self), at: now)
@@ -89,10 +105,12 @@ public struct CoordinatorMachine: Sendable {
             guard let job = jobs[id] else { continue }
             if now - job.lastClientSeen > settings.clientExpiry {
                 finish(id, .cancelled, error: "its client went silent for \(Int(now - job.lastClientSeen)) s", at: now)
-            } else if job.phase == .waitingForWorkers {
-                tryAccept(id, at: now)
+                continue
             }
+            if job.phase == .waitingForWorkers { tryAccept(id, at: now) }
+            checkWorkersExist(id, at: now)
         }
+        checkDeadlines(at: now)
         noteForeignWorkers()
         dispatch(at: now)
         if now - lastHeartbeat >= settings.heartbeatInterval {
@@ -106,7 +124,7 @@ public struct CoordinatorMachine: Sendable {
     /// The coordinator is stopping: every job fails with `reason` and workers are told to go
     /// (they reconnect to the next coordinator on the same endpoint).
     public mutating func shutdown(reason: String, at now: Double) -> [CoordinatorAction] {
-        for id in jobOrder { finish(id, .failed, error: reason, at: now) }
+        for id in jobOrder { finish(id, .failed, error: reason, retryable: true, at: now) }
         for w in workers.all { send(w.peer, WireMessage(type: .bye)) }
         return takeActions()
     }
@@ -133,9 +151,15 @@ public struct CoordinatorMachine: Sendable {
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
     }
 
-    mutating func heartbeat(from peer: PeerID, at now: Double) {
+    mutating func heartbeat(from peer: PeerID, _ message: WireMessage, at now: Double) {
         if workers[peer] != nil { workers[peer]!.lastSeen = now; return }
         for id in jobOrder where jobs[id]?.client == peer { jobs[id]!.lastClientSeen = now }
+        // A client beating for a job this coordinator does not know (it restarted, or dropped
+        // the job): tell it, so that it submits again at once.
+        if let ref = try? message.decode(JobRef.self), jobs[ref.job]?.client != peer {
+            send(peer, WireMessage(.jobDone, JobSummary(job: ref.job, scored: 0, failed: 0, seconds: 0, workers: [],
+                                                        error: "this coordinator does not know job \(ref.job) (it restarted?)", retryable: true)))
+        }
     }
 
     mutating func workerLeft(_ peer: PeerID, reason: String) {
@@ -145,17 +169,69 @@ public struct CoordinatorMachine: Sendable {
         log(.info, "worker \(w.info.name) \(reason); \(workers.count) worker(s) left")
     }
 
-    /// Puts a worker's in-flight units back at the front of their jobs' queues.
+    /// Puts a worker's in-flight units back at the front of their jobs' queues (those another
+    /// worker also holds stay with that one).
     mutating func requeue(_ peer: PeerID, reason: String) {
         guard let w = workers[peer] else { return }
         for ref in w.inFlight.reversed() {
-            guard let entry = jobs[ref.job]?.inFlight[ref.unit], entry.worker == peer else { continue }
-            jobs[ref.job]!.inFlight[ref.unit] = nil
-            jobs[ref.job]!.pending.insert(entry.task, at: 0)
-            log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
+            guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(peer) else { continue }
+            entry.holders.removeAll { $0 == peer }
+            if entry.holders.isEmpty {
+                jobs[ref.job]!.inFlight[ref.unit] = nil
+                if !jobs[ref.job]!.pending.contains(where: { $0.spec.unit == ref.unit }) {
+                    jobs[ref.job]!.pending.insert(entry.task, at: 0)
+                }
+                log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
+            } else {
+                jobs[ref.job]!.inFlight[ref.unit] = entry
+            }
         }
         workers[peer]!.inFlight.removeAll()
         workers[peer]!.contexts.removeAll()
+        workers[peer]!.headStartedAt = nil
+    }
+
+    /// A worker's oldest unit past its deadline is queued for another worker too (the first
+    /// result wins); a worker that misses deadlines repeatedly gets no more work.
+    mutating func checkDeadlines(at now: Double) {
+        for w in workers.all {
+            guard let head = w.inFlight.first, let started = w.headStartedAt,
+                  var entry = jobs[head.job]?.inFlight[head.unit], !entry.duplicated else { continue }
+            let deadline = unitDeadlines.deadline(entry.task.spec.kind)
+            guard now - started > deadline else { continue }
+            entry.duplicated = true
+            jobs[head.job]!.inFlight[head.unit] = entry
+            jobs[head.job]!.pending.insert(entry.task, at: 0)
+            workers[w.peer]!.missedDeadlines += 1
+            let missed = workers[w.peer]!.missedDeadlines
+            log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
+            if missed >= settings.missedDeadlinesToQuarantine && !w.quarantined {
+                workers[w.peer]!.quarantined = true
+                let note = "worker \(w.info.name) missed \(missed) deadlines and gets no more work (until it reconnects)"
+                log(.warning, note)
+                for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
+                    send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
+                }
+            }
+        }
+    }
+
+    /// A job whose model has no live worker for `noWorkerTimeout` fails instead of waiting forever.
+    mutating func checkWorkersExist(_ id: JobID, at now: Double) {
+        guard let job = jobs[id] else { return }
+        let present: Bool
+        if let model = job.model {
+            present = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined }
+        } else {
+            present = false  // still waiting for a usable worker
+        }
+        if present { jobs[id]!.withoutWorkersSince = nil; return }
+        let since = job.withoutWorkersSince ?? now
+        jobs[id]!.withoutWorkersSince = since
+        if now - since > settings.noWorkerTimeout {
+            let what = job.model.map { "a worker of model \($0.name) [\($0.fingerprint)]" } ?? (job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker")
+            finish(id, .failed, error: "no job progress: \(what) has not been connected for \(Int(now - since)) s", at: now)
+        }
     }
 
     // MARK: - Jobs
@@ -228,6 +304,8 @@ public struct CoordinatorMachine: Sendable {
     mutating func image(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
         let item = try message.decode(ImageItem.self)
         guard let job = jobs[item.job], job.client == peer, let model = job.model else {
+            send(peer, WireMessage(.jobDone, JobSummary(job: item.job, scored: 0, failed: 0, seconds: 0, workers: [],
+                                                        error: "this coordinator does not know job \(item.job) (it restarted?)", retryable: true)))
             throw ProtocolError("IMAGE for unknown job \(item.job)")
         }
         jobs[item.job]!.lastClientSeen = now
@@ -310,15 +388,18 @@ public struct CoordinatorMachine: Sendable {
             guard let oldest = worker.inFlight.first else { workers[peer] = worker; throw error }
             result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(worker.info.name): \(error)")
         }
-        worker.inFlight.removeAll { $0 == UnitRef(job: result.job, unit: result.unit) }
-        if worker.inFlight.isEmpty { worker.idleSince = now }
+        worker.finished(UnitRef(job: result.job, unit: result.unit), at: now)
         workers[peer] = worker
-        guard let entry = jobs[result.job]?.inFlight[result.unit], entry.worker == peer else {
-            return  // a unit of a finished job, or one re-queued after this worker was presumed dead
+        guard let entry = jobs[result.job]?.inFlight[result.unit], entry.holders.contains(peer) else {
+            // A unit of a finished job, one re-queued after this worker was presumed dead, or
+            // the slower of two copies of a late unit.
+            return
         }
         jobs[result.job]!.inFlight[result.unit] = nil
+        jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
         jobs[result.job]!.workersUsed.insert(worker.info.name)
         let spec = entry.task.spec
+        if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
         if let error = result.error {
             log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.info.name): \(error)")
         }
@@ -410,13 +491,13 @@ public struct CoordinatorMachine: Sendable {
     }
 
     /// Ends a job: JOB_DONE (and REFUSED if it never started) to its client, then it is removed.
-    mutating func finish(_ id: JobID, _ phase: JobPhase, error: String?, at now: Double) {
+    mutating func finish(_ id: JobID, _ phase: JobPhase, error: String?, retryable: Bool = false, at now: Double) {
         guard var job = jobs.removeValue(forKey: id) else { return }
         jobOrder.removeAll { $0 == id }
         let wasWaiting = job.phase == .waitingForWorkers
         job.move(to: phase)
         let summary = JobSummary(job: id, scored: job.answered - job.failed, failed: job.failed, seconds: now - job.started,
-                                 workers: job.workersUsed.sorted(), error: error)
+                                 workers: job.workersUsed.sorted(), error: error, retryable: retryable)
         switch phase {
         case .done:
             log(.info, "job \(id) done: \(summary.scored) scored, \(summary.failed) failed, \(String(format: "%.1f", summary.seconds)) s")
@@ -424,7 +505,7 @@ public struct CoordinatorMachine: Sendable {
             log(.warning, "job \(id) cancelled: \(error ?? "")")
         default:
             log(.error, "job \(id) failed: \(error ?? "")")
-            if wasWaiting { send(job.client, WireMessage(.refused, Refused(reason: error ?? "failed"))) }
+            if wasWaiting && !retryable { send(job.client, WireMessage(.refused, Refused(reason: error ?? "failed"))) }
         }
         send(job.client, WireMessage(.jobDone, summary))
         for peer in Array(workers.records.keys) { workers[peer]!.contexts.remove(id) }
@@ -454,17 +535,25 @@ public struct CoordinatorMachine: Sendable {
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
                 guard let job = jobs[id], job.phase == .setup || job.phase == .scoring, let model = job.model else { continue }
-                while !jobs[id]!.pending.isEmpty,
-                      let i = available.firstIndex(where: { workers[$0]!.info.fingerprint == model.fingerprint }) {
+                while let task = jobs[id]!.pending.first,
+                      let i = available.firstIndex(where: { peer in
+                          workers[peer]!.info.fingerprint == model.fingerprint
+                              && !(jobs[id]!.inFlight[task.spec.unit]?.holders.contains(peer) ?? false)  // never twice to one worker
+                      }) {
                     let peer = available.remove(at: i)
-                    let task = jobs[id]!.pending.removeFirst()
+                    jobs[id]!.pending.removeFirst()
                     let kind = task.spec.kind
                     if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
                         send(peer, context)
                         workers[peer]!.contexts.insert(id)
                     }
                     send(peer, WireMessage(.unit, task.spec, blobs: task.blobs))
-                    jobs[id]!.inFlight[task.spec.unit] = InFlightUnit(task: task, worker: peer, since: now)
+                    if jobs[id]!.inFlight[task.spec.unit] != nil {
+                        jobs[id]!.inFlight[task.spec.unit]!.holders.append(peer)
+                    } else {
+                        jobs[id]!.inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
+                    }
+                    if workers[peer]!.inFlight.isEmpty { workers[peer]!.headStartedAt = now }
                     workers[peer]!.inFlight.append(UnitRef(job: id, unit: task.spec.unit))
                     assigned = true
                 }

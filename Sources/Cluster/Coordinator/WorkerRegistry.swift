@@ -17,6 +17,21 @@ struct WorkerRecord {
     var inFlight: [UnitRef] = []
     /// Jobs whose CONTEXT it has.
     var contexts: Set<JobID> = []
+    /// When its oldest unit started computing (its previous answer, or the dispatch to an idle
+    /// worker); nil when it holds none.
+    var headStartedAt: Double?
+    /// Units it held past their deadline.
+    var missedDeadlines = 0
+    /// It missed too many deadlines: it gets no more work until it announces itself again.
+    var quarantined = false
+
+    /// Takes one unit off its list (a result or a failure for it came back).
+    mutating func finished(_ ref: UnitRef, at now: Double) {
+        guard let i = inFlight.firstIndex(of: ref) else { return }
+        inFlight.remove(at: i)
+        if i == 0 { headStartedAt = inFlight.isEmpty ? nil : now }
+        if inFlight.isEmpty { idleSince = now }
+    }
 }
 
 /// The connected workers, by routing id.
@@ -37,7 +52,7 @@ struct WorkerRegistry {
     /// Workers that may take another unit (fewer than `prefetch` in flight): the least loaded
     /// first, then the longest idle (ties broken by routing id, so the order is reproducible).
     func available(prefetch: Int) -> [PeerID] {
-        records.values.filter { $0.inFlight.count < prefetch }
+        records.values.filter { $0.inFlight.count < prefetch && !$0.quarantined }
             .sorted { a, b in
                 if a.inFlight.count != b.inFlight.count { return a.inFlight.count < b.inFlight.count }
                 if a.idleSince != b.idleSince { return a.idleSince < b.idleSince }

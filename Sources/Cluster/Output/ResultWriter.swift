@@ -82,8 +82,9 @@ public final class ResultWriter: @unchecked Sendable {
     ///   - images: the relative paths of every image of the run, so that images that differ only
     ///     by extension (a.png, a.jpg) get distinct map names (a.png.npy, a.jpg.npy).
     ///   - replaceExisting: overwrite a results.jsonl already in `directory` (else an error).
+    ///   - append: add to the results.jsonl already there (`--resume`).
     public init(directory: URL?, datasetName: String, images: [String] = [],
-                replaceExisting: Bool = false, now: Date = Date()) throws {
+                replaceExisting: Bool = false, append: Bool = false, now: Date = Date()) throws {
         let fm = FileManager.default
         if let directory {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -96,8 +97,16 @@ public final class ResultWriter: @unchecked Sendable {
         mapStems = Self.mapStems(for: images)
 
         let results = self.directory.appendingPathComponent("results.jsonl")
-        if fm.fileExists(atPath: results.path), !replaceExisting {
-            throw ResultWriterError("\(results.path) already exists; choose another output folder or remove it")
+        if append, fm.fileExists(atPath: results.path) {
+            guard let handle = FileHandle(forWritingAtPath: results.path) else { throw ResultWriterError("cannot open \(results.path)") }
+            try handle.seekToEnd()
+            self.handle = handle
+            return
+        }
+        // An empty results.jsonl (a submit that never reached a coordinator) blocks nothing.
+        let existing = (try? fm.attributesOfItem(atPath: results.path)[.size] as? Int) ?? nil
+        if let size = existing, size > 0, !replaceExisting {
+            throw ResultWriterError("\(results.path) already holds results; continue that job with --resume, or choose another --output")
         }
         guard fm.createFile(atPath: results.path, contents: nil),
               let handle = FileHandle(forWritingAtPath: results.path) else {

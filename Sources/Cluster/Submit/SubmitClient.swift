@@ -52,11 +52,16 @@ public struct SubmitClient: Sendable {
         self.logger = logger
     }
 
-    public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
+    func connect() throws -> ZMQSocket {
         let socket = try ZMQSocket(context, .dealer)
-        defer { socket.close() }
         try socket.setMaxMessageSize(CoordinatorLoop.maxMessageBytes)
         try socket.connect(endpoint)
+        return socket
+    }
+
+    public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
+        var socket = try connect()
+        defer { socket.close() }
         let request = SubmitRequest(options: job.options, referenceCount: job.references.count, imageCount: job.items.count,
                                     wantMaps: job.wantsMaps, fingerprint: job.fingerprint)
         var machine = SubmitMachine(request: request, settings: settings, at: monotonicSeconds())
@@ -87,6 +92,11 @@ public struct SubmitClient: Sendable {
                     actions += machine.loaded(index: index, reference: reference, pixels)
                 case .deliver(let index, let outcome):
                     try sink.image(job.items[index], outcome, picture: pictures.removeValue(forKey: index))
+                case .reconnect:
+                    // A fresh socket: nothing of the lost job's connection is left in flight.
+                    socket.close()
+                    socket = try connect()
+                    pictures.removeAll()
                 case .note(let text):
                     sink.note(text)
                 case .finished(let result):

@@ -21,6 +21,8 @@ public struct SubmitOptions: Sendable {
     public var kShot = 0
     public var referenceDir: String?
     public var output: String?
+    /// Continue an interrupted job into `output`: keep its rows, compute the rest.
+    public var resume = false
     public var saveMaps = false
     /// Embedded cluster: local workers (default one per core).
     public var workers: Int?
@@ -136,23 +138,65 @@ public enum SubmitRunner {
         // A reference is never scored against itself (layouts whose reference pool is also
         // their test set: the folder layout, VisA without its split file).
         let items = dataset.items(excludingReferences: references)
+        var record = JobRecord(fingerprint: target.fingerprint, options: options, references: references,
+                               sixteenBit: o.decode.sixteenBit, dataset: dataset.root.standardizedFileURL.path)
+        // --resume: the rows of the interrupted job that stand are kept; the rest is computed.
+        var resumed: ResumeState?
+        if o.resume {
+            guard let output else { throw SubmitError("--resume needs --output DIR: the folder of the job to continue") }
+            let results = output.appendingPathComponent("results.jsonl")
+            if let earlier = try JobRecord.load(from: output) {
+                let differences = record.differences(from: earlier)
+                guard differences.isEmpty else {
+                    throw SubmitError("--resume: \(output.path) holds results computed otherwise (\(differences.joined(separator: "; "))); resume with the same settings, or choose another --output")
+                }
+                record.fingerprint = record.fingerprint ?? earlier.fingerprint
+                let state = try ResumeState.load(results, directory: output, images: Set(items.map(\.relativePath)), needsMaps: o.saveMaps)
+                try state.rewrite(results)
+                resumed = state
+                let redone = state.redone.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                print("resuming \(output.path): \(state.kept.count) image(s) done\(redone.isEmpty ? "" : "; computing again: \(redone)")")
+            } else if let size = try? FileManager.default.attributesOfItem(atPath: results.path)[.size] as? Int, size > 0 {
+                throw SubmitError("--resume: \(output.path) has results but no \(JobRecord.fileName) saying how they were computed; choose another --output")
+            }
+        }
+        let keptImages = resumed?.keptImages ?? []
+        let remaining = keptImages.isEmpty ? items : items.filter { !keptImages.contains($0.relativePath) }
         let writer = try ResultWriter(directory: output, datasetName: dataset.name,
-                                      images: items.map(\.relativePath) + dataset.problems.map(\.relativePath))
+                                      images: items.map(\.relativePath) + dataset.problems.map(\.relativePath), append: resumed != nil)
+        try record.save(in: writer.directory)
         let shots = references.isEmpty ? "zero-shot" : "\(references.count)-shot"
-        print("scoring \(items.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(options.className ?? "")', \(shots), \(options.task.rawValue)) into \(writer.directory.path)")
+        print("scoring \(remaining.count) image(s) of \(dataset.root.path) (\(dataset.layout.rawValue) layout, class '\(options.className ?? "")', \(shots), \(options.task.rawValue)) into \(writer.directory.path)")
         if dataset.skippedFiles > 0 { print("skipped \(dataset.skippedFiles) file(s) that are not images") }
         if dataset.duplicates > 0 { print("skipped \(dataset.duplicates) path(s) that name an image already listed") }
-        let progress = o.progress ? ProgressReporter(total: items.count + dataset.problems.count) : nil
+        let progress = o.progress ? ProgressReporter(total: remaining.count + dataset.problems.count) : nil
         let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: items.contains { $0.label != nil },
                                progress: progress, note: { logger.notice("\($0)") })
+        if record.fingerprint == nil {
+            // Record the model a coordinator chose, so that a resume asks for exactly it.
+            output.onAccepted = { accepted in
+                record.fingerprint = accepted.fingerprint
+                try record.save(in: writer.directory)
+            }
+        }
+        if let resumed {
+            let byPath = Dictionary(uniqueKeysWithValues: items.map { ($0.relativePath, $0) })
+            for row in resumed.kept { try output.restore(row, item: byPath[row.image]!) }
+        }
         // What the scan could not use (unreadable folders, FIFOs, broken links) gets its row.
         for problem in dataset.problems { try output.problem(problem) }
-        let job = SubmitJob(items: items, references: references, options: options, saveMaps: o.saveMaps, decode: o.decode,
-                            fingerprint: target.fingerprint)
-        let summary = try target.client.run(job, sink: output, stop: stop)
+        let job = SubmitJob(items: remaining, references: references, options: options, saveMaps: o.saveMaps, decode: o.decode,
+                            fingerprint: record.fingerprint)
+        var summary = JobSummary(job: 0, scored: 0, failed: 0, seconds: 0, workers: [])
+        if !remaining.isEmpty { summary = try target.client.run(job, sink: output, stop: stop) }
+        summary.scored += resumed?.kept.count ?? 0
+        summary.failed += dataset.problems.count
         progress?.finish()
         try writer.close()
         let metrics = try output.metrics(items: items)
+        if resumed != nil, metrics != nil, metrics?.pixelAUROC == nil, items.contains(where: { $0.label == 1 && $0.maskURL != nil }), !o.saveMaps {
+            print("note: pixel metrics of a resumed job need the maps of every image: resume with --save-maps (as the first run)")
+        }
         // Decisions, thresholds.json, pictures and report.html, from the written results.
         let optionsJSON = try JSONValue(encoding: options)
         let choice: JobReport.ThresholdChoice
@@ -180,7 +224,7 @@ public enum SubmitRunner {
         print("report: \(report.report.path)")
         let rate = summary.seconds > 0 ? Double(summary.scored) / summary.seconds : 0
         print(String(format: "%d scored, %d failed in %.1f s (%.2f images/s) on %d worker(s); results in ",
-                     summary.scored, summary.failed + dataset.problems.count, summary.seconds, rate, summary.workers.count) + writer.directory.path)
+                     summary.scored, summary.failed, summary.seconds, rate, summary.workers.count) + writer.directory.path)
         return Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics)
     }
 }
@@ -222,7 +266,11 @@ final class JobTarget: Sendable {
                 gridSize = nil
             }
             cluster = nil
-            client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
+            var client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
+            client.settings.heartbeatInterval = o.config.coordinator.heartbeatSeconds
+            client.settings.silenceTimeout = o.config.submit.silenceSeconds
+            client.settings.reconnectGrace = o.config.submit.reconnectGraceSeconds
+            self.client = client
         }
     }
 
