@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WinCLIP
 
 /// One line of results.jsonl. Keys are written in this order, each only when it has a value:
@@ -68,12 +69,11 @@ public struct ResultWriterError: Error, CustomStringConvertible, Equatable {
 /// image finishes (so a crash loses nothing already written), and under `maps/` the anomaly
 /// maps (`.npy`) and their overlays (`.png`), named after the image's relative path with its
 /// extension replaced. Safe to call from several threads.
-public final class ResultWriter: @unchecked Sendable {
+public final class ResultWriter: Sendable {
     public let directory: URL
     public var resultsURL: URL { directory.appendingPathComponent("results.jsonl") }
 
-    private let lock = NSLock()
-    private var handle: FileHandle?
+    private let handle: Mutex<FileHandle?>
     private let mapStems: [String: String]
 
     /// - Parameters:
@@ -98,9 +98,9 @@ public final class ResultWriter: @unchecked Sendable {
 
         let results = self.directory.appendingPathComponent("results.jsonl")
         if append, fm.fileExists(atPath: results.path) {
-            guard let handle = FileHandle(forWritingAtPath: results.path) else { throw ResultWriterError("cannot open \(results.path)") }
-            try handle.seekToEnd()
-            self.handle = handle
+            guard let file = FileHandle(forWritingAtPath: results.path) else { throw ResultWriterError("cannot open \(results.path)") }
+            try file.seekToEnd()
+            handle = Mutex(file)
             return
         }
         // An empty results.jsonl (a submit that never reached a coordinator) blocks nothing.
@@ -109,27 +109,27 @@ public final class ResultWriter: @unchecked Sendable {
             throw ResultWriterError("\(results.path) already holds results; continue that job with --resume, or choose another --output")
         }
         guard fm.createFile(atPath: results.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: results.path) else {
+              let file = FileHandle(forWritingAtPath: results.path) else {
             throw ResultWriterError("cannot create \(results.path)")
         }
-        self.handle = handle
+        handle = Mutex(file)
     }
 
-    deinit { try? handle?.close() }
+    deinit { try? handle.withLock { try $0?.close() } }
 
     /// Appends one line. Each line goes to the file in a single write(2): nothing is buffered.
     public func write(_ result: ImageResult) throws {
         let line = Data((result.jsonLine + "\n").utf8)
-        try lock.withLock {
-            guard let handle else { throw ResultWriterError("\(resultsURL.path) is already closed") }
-            try handle.write(contentsOf: line)
+        try handle.withLock { file in
+            guard let file else { throw ResultWriterError("\(resultsURL.path) is already closed") }
+            try file.write(contentsOf: line)
         }
     }
 
     public func close() throws {
-        try lock.withLock {
-            try handle?.close()
-            handle = nil
+        try handle.withLock { file in
+            try file?.close()
+            file = nil
         }
     }
 
