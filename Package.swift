@@ -3,10 +3,12 @@ import PackageDescription
 
 let package = Package(
     name: "winclip-cluster",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "WinCLIP", targets: ["WinCLIP"]),
         .library(name: "Protocol", targets: ["Protocol"]),
+        .library(name: "Options", targets: ["Options"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .executable(name: "winclip-coord", targets: ["Coordinator"]),
         .executable(name: "winclip-worker", targets: ["Worker"]),
         .executable(name: "winclip-bench", targets: ["Bench"]),
@@ -15,46 +17,57 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Thin system-library targets: headers and link flags of Debian's -dev packages.
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CLibJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(name: "CLibWebP", pkgConfig: "libwebpdemux", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // OpenBLAS is opened at run time (dlopen) so that the kernel core can be chosen before
         // the library's constructor runs; this C target holds the loader and the CPU probe.
         .target(name: "CBLASLoader", linkerSettings: [.linkedLibrary("dl")]),
-        // PNG and JPEG decoding through libpng and libjpeg-turbo, with their longjmp error
-        // handling kept in C.
-        .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG"]),
+        // PNG, JPEG, TIFF and WebP decoding through libpng, libjpeg-turbo, libtiff and libwebp,
+        // with their longjmp error handling and variadic getters kept in C.
+        .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG", "CLibTIFF", "CLibWebP"]),
         // Element-wise kernels (GELU), built with -O3 and per-CPU clones in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // PNG writing through libpng, with its setjmp error handling kept in C.
         .target(name: "CPNGWrite", dependencies: ["CLibPNG"]),
+        // A job's options (one Codable type for the command line, cluster.yaml and the wire):
+        // the leaf both the engine and the wire format build on.
+        .target(name: "Options"),
         .target(
             name: "WinCLIP",
             dependencies: [
-                "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
+                "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Protocol", dependencies: ["WinCLIP", "CLibZMQ"]),
-        // The cluster: coordinator, worker, submit client, datasets and outputs (the
-        // executables only parse options and call into it).
+        // The wire format: message types, bodies and the frame codec (no engine, no sockets).
+        .target(name: "Protocol", dependencies: ["Options"]),
+        // The Hugging Face hub client: pretrained tags, hf:// URIs, huggingface_hub's cache
+        // layout, downloads over URLSession with resume and SHA-256 checks, offline mode.
+        .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The cluster: coordinator, worker and submit state machines and their ZeroMQ loops,
+        // configuration, datasets and outputs (the executables only parse options and call it).
         .target(
             name: "Cluster",
             dependencies: [
-                "WinCLIP", "Protocol", "Yams", "CPNGWrite",
+                "WinCLIP", "Protocol", "Options", "Hub", "CLibZMQ", "Yams", "CPNGWrite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "Coordinator",
             dependencies: [
-                "WinCLIP", "Protocol", "Cluster",
+                "Cluster", "WinCLIP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "WinCLIP", "Protocol", "Cluster",
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,20 +83,23 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "WinCLIP",
+                "WinCLIP", "Options",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "WinCLIPTests",
-            dependencies: ["WinCLIP"],
+            dependencies: ["WinCLIP", "Options"],
             resources: [.copy("../Fixtures")]
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Coordinator", "Worker"]
+            dependencies: ["Cluster", "WinCLIP", "Protocol", "Options", "Hub", "HubTestSupport", "Coordinator", "Worker"]
         ),
+        // Tools/fake_hub.py started and stopped for the tests (HubTests and ClusterTests).
+        .target(name: "HubTestSupport", path: "Tests/HubTestSupport"),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

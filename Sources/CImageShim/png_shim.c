@@ -142,3 +142,19 @@ int cis_png_read_rows(cis_png_decoder *dec, uint8_t *buffer, size_t stride) {
     free(rows);
     return 0;
 }
+
+int cis_png_read_row(cis_png_decoder *dec, uint8_t *row) {
+    if (!dec->header_read) {
+        snprintf(dec->error, sizeof dec->error, "header not read");
+        return 1;
+    }
+    if (png_get_interlace_type(dec->png, dec->info) != PNG_INTERLACE_NONE) {
+        snprintf(dec->error, sizeof dec->error, "row-by-row reading needs a non-interlaced image");
+        return 1;
+    }
+    if (setjmp(png_jmpbuf(dec->png))) {
+        return 1;
+    }
+    png_read_row(dec->png, row, NULL);
+    return 0;
+}

@@ -1,43 +1,47 @@
 import Foundation
+import Synchronization
 import Logging
 import Protocol
 import WinCLIP
 
 /// The cluster inside one process: the same coordinator and worker loops as the real
-/// processes, over ZeroMQ's inproc transport, with one BLAS thread per worker.
-public final class EmbeddedCluster: @unchecked Sendable {
+/// processes, over ZeroMQ's inproc transport, each on its own thread, one BLAS thread per
+/// worker.
+public final class EmbeddedCluster: Sendable {
     public let context = ZMQContext()
     public let endpoint: String
-    let stop = StopSignal()
-    let finished = DispatchGroup()
-    let logger: Logger
     public let workerCount: Int
+    private let stop = StopSignal()
+    private let finished = DispatchGroup()
 
     public init(model: CLIPModel, fingerprint: String, workers: Int, gemm: MatMulBackend, logger: Logger) throws {
-        self.logger = logger
         workerCount = max(1, workers)
         endpoint = "inproc://winclip-\(UUID().uuidString)"
-        var settings = CoordinatorEngine.Settings(endpoint: endpoint)
+        var settings = CoordinatorSettings()
         settings.clientExpiry = 3600  // the client is this process
-        let coordinator = try CoordinatorEngine(context: context, settings: settings, logger: logger)
-        let executor = try UnitExecutor(model: model, gemm: gemm)
-        let host = ProcessInfo.processInfo.hostName
+        let coordinator = CoordinatorLoop(context: context, endpoint: endpoint, settings: settings, logger: logger)
+        // inproc: the coordinator must bind before anyone connects; wait for it.
+        let bound = DispatchSemaphore(value: 0)
+        let failure = BindFailure()
         let stop = self.stop
         finished.enter()
         Thread.detachNewThread { [finished] in
-            coordinator.run(stop: stop)
-            finished.leave()
+            defer { finished.leave() }
+            do { try coordinator.run(stop: stop, bound: { _ in bound.signal() }) } catch {
+                failure.set("\(error)")
+                bound.signal()
+            }
         }
+        bound.wait()
+        if let error = failure.get() { throw SubmitError("embedded coordinator: \(error)") }
         for i in 0..<workerCount {
-            // Each worker thread is its own peer; "pid" tells them apart in logs.
             let ready = Ready(fingerprint: fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
-                              gridSize: model.config.vision.gridSize, host: "\(host)/embedded", pid: Int32(i + 1))
-            let worker = WorkerEngine(executor: executor, ready: ready, context: context,
-                                      settings: WorkerEngine.Settings(endpoint: endpoint), logger: logger)
+                              gridSize: model.config.vision.gridSize, name: "embedded-\(i + 1)")
+            let worker = WorkerLoop(context: context, endpoint: endpoint, ready: ready, model: model, gemm: gemm, logger: logger)
             finished.enter()
-            Thread.detachNewThread { [finished, logger] in
+            Thread.detachNewThread { [finished] in
+                defer { finished.leave() }
                 do { try worker.run(stop: stop) } catch { logger.error("embedded worker \(i + 1): \(error)") }
-                finished.leave()
             }
         }
     }
@@ -47,4 +51,11 @@ public final class EmbeddedCluster: @unchecked Sendable {
         stop.request()
         _ = finished.wait(timeout: .now() + 60)
     }
+}
+
+/// The coordinator thread's bind error, handed to the thread that waits for it.
+private final class BindFailure: Sendable {
+    private let message = Mutex<String?>(nil)
+    func set(_ text: String) { message.withLock { $0 = text } }
+    func get() -> String? { message.withLock { $0 } }
 }

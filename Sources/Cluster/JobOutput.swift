@@ -3,7 +3,8 @@ import Protocol
 import WinCLIP
 
 /// A submit's results on disk and on the terminal: results.jsonl rows, maps and overlays,
-/// progress, and what the metrics need (scores, labels, maps and masks at the input size).
+/// progress, and what the metrics need (scores and labels; maps and masks go to a
+/// `PixelMetricsAccumulator` as they arrive).
 public final class JobOutput: SubmitSink {
     public let writer: ResultWriter
     let saveMaps: Bool
@@ -15,8 +16,19 @@ public final class JobOutput: SubmitSink {
 
     // For metrics, in dataset order.
     var scores: [String: Float] = [:]
-    var maps: [String: [Float]] = [:]
     let keepMaps: Bool
+    /// Pixel metrics of the labelled images, fed as their maps arrive (spilled next to the
+    /// results, so memory does not grow with the number of images).
+    var pixels = PixelCollection.collecting(nil, images: 0)
+    /// The pixel threshold (anomalib's F1-optimal) and value range, once `metrics` ran.
+    public private(set) var pixelThreshold: Thresholds.Level?
+
+    enum PixelCollection {
+        case collecting(PixelMetricsAccumulator?, images: Int)
+        /// A labelled image came without a map, or an anomalous one without a mask.
+        case incomplete
+        case failed(Error)
+    }
 
     public init(writer: ResultWriter, saveMaps: Bool, keepMapsForMetrics: Bool, progress: ProgressReporter?, note: @escaping (String) -> Void) {
         self.writer = writer
@@ -26,18 +38,38 @@ public final class JobOutput: SubmitSink {
         noteSink = note
     }
 
-    public func accepted(_ accepted: Accepted) { imageSize = accepted.imageSize }
+    /// Called when a coordinator accepts the job (the submit records its model).
+    public var onAccepted: ((Accepted) throws -> Void)?
+
+    public func accepted(_ accepted: Accepted) {
+        imageSize = accepted.imageSize
+        do { try onAccepted?(accepted) } catch { noteSink("cannot record the job's model: \(error)") }
+    }
+
+    /// A row of an interrupted job kept by `--resume`: it counts for the metrics (its map is
+    /// read back from its .npy for the pixel metrics).
+    public func restore(_ row: ImageResult, item: DatasetItem) throws {
+        guard let score = row.score else { return }
+        scores[item.relativePath] = score
+        guard keepMaps, item.label != nil else { return }
+        guard let path = row.map else { pixels = .incomplete; return }
+        let (values, shape) = try NPYReader.read(writer.directory.appendingPathComponent(path))
+        if imageSize == 0, shape.count == 2 { imageSize = shape[0] }
+        collectPixels(item, map: values)
+    }
 
     public func note(_ message: String) { noteSink(message) }
 
-    public func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
-        var row = ImageResult(image: item.relativePath, score: score, label: item.label, map: nil, error: error)
-        if let error {
-            row.score = nil
+    public func image(_ item: DatasetItem, _ outcome: ScoringOutcome, picture: RGBImage?) throws {
+        var row = ImageResult(image: item.relativePath, score: nil, label: item.label, map: nil, error: nil)
+        switch outcome {
+        case .failed(let error):
             row.error = error
             failed += 1
-        } else if let score {
+        case .scored(let score, let map):
+            row.score = score
             scores[item.relativePath] = score
+            if map == nil && saveMaps { row.mapSkipped = true }
             if let map {
                 if saveMaps {
                     row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
@@ -45,12 +77,37 @@ public final class JobOutput: SubmitSink {
                         try writer.saveOverlay(map, width: imageSize, height: imageSize, over: picture, for: item.relativePath)
                     }
                 }
-                if keepMaps { maps[item.relativePath] = map }
             }
+            if keepMaps && item.label != nil { collectPixels(item, map: map) }
         }
         try writer.write(row)
         done += 1
         progress?.update(done: done, failed: failed)
+    }
+
+    /// A file or folder the dataset scan could not use: an error row, never opened.
+    public func problem(_ problem: DatasetProblem) throws {
+        try writer.write(ImageResult(image: problem.relativePath, error: problem.description))
+        done += 1
+        failed += 1
+        progress?.update(done: done, failed: failed)
+    }
+
+    /// Adds a labelled image's map and mask to the pixel metrics (the mask is loaded now, at the
+    /// input size).
+    func collectPixels(_ item: DatasetItem, map: [Float]?) {
+        guard case .collecting(let current, let images) = pixels else { return }
+        do {
+            guard let map, let mask = try MaskLoader.mask(for: item, size: imageSize) else {
+                pixels = .incomplete
+                return
+            }
+            let accumulator = try current ?? PixelMetricsAccumulator(width: imageSize, height: imageSize, spillDirectory: writer.directory)
+            try accumulator.add(map: map, mask: mask)
+            pixels = .collecting(accumulator, images: images + 1)
+        } catch {
+            pixels = .failed(error)
+        }
     }
 
     /// anomalib's image and pixel metrics over the images that were scored. Pixel metrics need
@@ -60,12 +117,20 @@ public final class JobOutput: SubmitSink {
         guard !labeled.isEmpty else { return nil }
         let s = labeled.map { scores[$0.relativePath]! }
         let labels = labeled.map { $0.label! == 1 }
-        var pixelMaps: [[Float]]?
-        var pixelMasks: [[Bool]]?
-        if keepMaps, labeled.allSatisfy({ $0.label == 0 || $0.maskURL != nil }), labeled.allSatisfy({ maps[$0.relativePath] != nil }) {
-            pixelMaps = labeled.map { maps[$0.relativePath]! }
-            pixelMasks = try labeled.map { try MaskLoader.mask(for: $0, size: imageSize) ?? MaskLoader.empty(size: imageSize) }
+        var report = try MetricsReport.compute(scores: s, labels: labels, maps: nil, masks: nil, width: imageSize, height: imageSize)
+        switch pixels {
+        case .collecting(let accumulator?, let images) where keepMaps && images == labeled.count:
+            pixels = .incomplete  // spent
+            report.pixel = try accumulator.finish()
+            if let range = accumulator.valueRange {
+                let learned = AnomalyThresholds.resolve(report.pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
+                pixelThreshold = Thresholds.Level(learned, range: range)
+            }
+        case .failed(let error):
+            throw error
+        case .collecting, .incomplete:
+            break
         }
-        return MetricsReport.compute(scores: s, labels: labels, maps: pixelMaps, masks: pixelMasks, width: imageSize, height: imageSize)
+        return report
     }
 }

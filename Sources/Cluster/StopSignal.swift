@@ -1,29 +1,29 @@
 import Foundation
+import Synchronization
+
+/// Set by the process's SIGINT/SIGTERM handler (an atomic store is async-signal-safe).
+private let processStopRequested = Atomic<Bool>(false)
 
 /// A flag that asks a loop to stop: set by SIGINT/SIGTERM in the executables, by tests directly.
-public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
-    public init() {}
-    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return requested }
-    public func request() { lock.lock(); requested = true; lock.unlock() }
+/// Loops check it at least every heartbeat.
+public final class StopSignal: Sendable {
+    private let requested = Atomic<Bool>(false)
+    private let followsProcessSignals = Atomic<Bool>(false)
 
-    /// Routes SIGINT and SIGTERM of this process to `signal` (the first signal asks politely;
-    /// the loops finish their unit, say goodbye and return).
-    public static func installProcessHandlers(_ signal: StopSignal) {
-        processSignal = signal
+    public init() {}
+
+    public var isRequested: Bool {
+        requested.load(ordering: .relaxed) || (followsProcessSignals.load(ordering: .relaxed) && processStopRequested.load(ordering: .relaxed))
+    }
+
+    public func request() { requested.store(true, ordering: .relaxed) }
+
+    /// Makes SIGINT and SIGTERM of this process request this stop (the first signal asks
+    /// politely: loops finish what they must, say goodbye and return).
+    public func installProcessHandlers() {
+        followsProcessSignals.store(true, ordering: .relaxed)
         for sig in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            Foundation.signal(sig, SIG_IGN)
-            source.setEventHandler { processSignal?.request() }
-            source.resume()
-            signalSources.append(source)
+            signal(sig) { _ in processStopRequested.store(true, ordering: .relaxed) }
         }
     }
 }
-
-nonisolated(unsafe) private var processSignal: StopSignal?
-nonisolated(unsafe) private var signalSources: [DispatchSourceSignal] = []
-
-/// Monotonic seconds.
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -1,24 +1,25 @@
 import Foundation
-import WinCLIP
+import Options
 
 /// The message types. Workers and clients are DEALER sockets connected to the coordinator's
 /// ROUTER; every message is a `WireMessage` (docs/protocol.md).
-public enum MessageType: UInt8, Sendable, CustomStringConvertible {
+public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     // worker <-> coordinator
     case ready = 1        // W->C  Ready: I serve this model (sent at start and after every reconnect)
-    case heartbeat = 2    // both  {}: I am alive (clients send it too while a job runs)
+    case heartbeat = 2    // both  {}: I am alive (clients send it too, with their job once accepted)
     case unit = 3         // C->W  UnitSpec + pixel blobs: compute this
     case context = 4      // C->W  JobContext + embedding blobs: a job's text and reference embeddings
     case result = 5       // W->C  UnitResult + score blobs
-    case bye = 6          // W->C  {}: I am leaving (after finishing my unit)
+    case bye = 6          // W->C  I am leaving (after my units); C->W, C->Cl: the coordinator is leaving
     // client <-> coordinator
     case submit = 10      // Cl->C SubmitRequest: start a job
     case accepted = 11    // C->Cl Accepted: the job runs; send references, then images
     case refused = 12     // C->Cl Refused: the job cannot run, and why
     case image = 13       // Cl->C ImageItem + pixel blob: a reference image or an image to score
     case imageResult = 14 // C->Cl ImageOutcome (+ map blob): one image's score and map
-    case jobDone = 15     // C->Cl JobSummary: all images answered
+    case jobDone = 15     // C->Cl JobSummary: all images answered (or the job failed)
     case status = 16      // C->Cl StatusNote: something the user should know (refused workers, waits)
+    case cancel = 17      // Cl->C JobRef: the client stops; drop the job's work at once
 
     public var description: String {
         switch self {
@@ -35,11 +36,12 @@ public enum MessageType: UInt8, Sendable, CustomStringConvertible {
         case .imageResult: return "IMAGE_RESULT"
         case .jobDone: return "JOB_DONE"
         case .status: return "STATUS"
+        case .cancel: return "CANCEL"
         }
     }
 }
 
-public struct Empty: Codable, Sendable { public init() {} }
+public struct Empty: Codable, Sendable, Equatable { public init() {} }
 
 /// READY: what a worker serves.
 public struct Ready: Codable, Sendable, Equatable {
@@ -47,38 +49,21 @@ public struct Ready: Codable, Sendable, Equatable {
     public var model: String
     public var imageSize: Int
     public var gridSize: Int
-    public var host: String
-    public var pid: Int32
-    public init(fingerprint: String, model: String, imageSize: Int, gridSize: Int, host: String, pid: Int32) {
+    /// How logs and job summaries name this worker.
+    public var name: String
+    public init(fingerprint: String, model: String, imageSize: Int, gridSize: Int, name: String) {
         self.fingerprint = fingerprint
         self.model = model
         self.imageSize = imageSize
         self.gridSize = gridSize
-        self.host = host
-        self.pid = pid
-    }
-    public var name: String { "\(host):\(pid)" }
-}
-
-/// The scoring options a job carries to every worker.
-public struct ScoringOptions: Codable, Sendable, Equatable, Hashable {
-    public var scales: [Int]
-    public var temperature: Float
-    public var windowAttention: String
-    public init(scales: [Int], temperature: Float = 0.07, windowAttention: WindowAttention = .acrossWindows) {
-        self.scales = scales
-        self.temperature = temperature
-        self.windowAttention = windowAttention.rawValue
-    }
-    public var winclip: WinCLIPOptions {
-        WinCLIPOptions(scales: scales, temperature: temperature, windowAttention: WindowAttention(rawValue: windowAttention) ?? .acrossWindows)
+        self.name = name
     }
 }
 
 public enum UnitKind: String, Codable, Sendable {
-    case text        // class name -> blobs [normal, anomalous]
+    case text        // options.className -> blobs [normal, anomalous]
     case references  // K pixel blobs -> blobs [patch tokens, windows of scale 0, ...]
-    case full        // 1 pixel blob -> body imageScore; blob [few-shot patch scores] when few-shot
+    case full        // 1 pixel blob -> blobs [image score (1 float), few-shot patch scores when few-shot]
     case windows     // 1 pixel blob -> blobs [zero-shot scores, few-shot scores when few-shot]
 }
 
@@ -87,20 +72,18 @@ public struct UnitSpec: Codable, Sendable, Equatable {
     public var job: UInt64
     public var unit: Int
     public var kind: UnitKind
-    public var options: ScoringOptions
-    public var className: String?
+    public var options: JobOptions
     public var image: Int?
     public var scaleIndex: Int?
     public var windowStart: Int?
     public var windowCount: Int?
     public var fewShot: Bool
-    public init(job: UInt64, unit: Int, kind: UnitKind, options: ScoringOptions, className: String? = nil, image: Int? = nil,
+    public init(job: UInt64, unit: Int, kind: UnitKind, options: JobOptions, image: Int? = nil,
                 scaleIndex: Int? = nil, windowStart: Int? = nil, windowCount: Int? = nil, fewShot: Bool = false) {
         self.job = job
         self.unit = unit
         self.kind = kind
         self.options = options
-        self.className = className
         self.image = image
         self.scaleIndex = scaleIndex
         self.windowStart = windowStart
@@ -119,17 +102,17 @@ public struct JobContext: Codable, Sendable, Equatable {
     }
 }
 
-/// RESULT: the unit's outcome; `error` instead of blobs when it failed.
+/// RESULT: the unit's outcome; `error` instead of blobs when it failed. Scores travel in blobs
+/// (raw float32), never in the JSON body, so that any value, NaN included, reaches the
+/// coordinator, which decides what to do with it.
 public struct UnitResult: Codable, Sendable, Equatable {
     public var job: UInt64
     public var unit: Int
-    public var imageScore: Float?
     public var error: String?
     public var seconds: Double
-    public init(job: UInt64, unit: Int, imageScore: Float? = nil, error: String? = nil, seconds: Double = 0) {
+    public init(job: UInt64, unit: Int, error: String? = nil, seconds: Double = 0) {
         self.job = job
         self.unit = unit
-        self.imageScore = imageScore
         self.error = error
         self.seconds = seconds
     }
@@ -137,21 +120,16 @@ public struct UnitResult: Codable, Sendable, Equatable {
 
 /// SUBMIT: a job. References and images follow as IMAGE messages after ACCEPTED.
 public struct SubmitRequest: Codable, Sendable, Equatable {
-    public var className: String
-    public var options: ScoringOptions
+    public var options: JobOptions
     public var referenceCount: Int
     public var imageCount: Int
-    /// Windows per unit; 0 = a whole scale per unit (required by `anomalib` window attention).
-    public var windowBatch: Int
     public var wantMaps: Bool
     /// Run only on workers with this model fingerprint (nil: the fingerprint most workers have).
     public var fingerprint: String?
-    public init(className: String, options: ScoringOptions, referenceCount: Int, imageCount: Int, windowBatch: Int = 0, wantMaps: Bool, fingerprint: String? = nil) {
-        self.className = className
+    public init(options: JobOptions, referenceCount: Int, imageCount: Int, wantMaps: Bool, fingerprint: String? = nil) {
         self.options = options
         self.referenceCount = referenceCount
         self.imageCount = imageCount
-        self.windowBatch = windowBatch
         self.wantMaps = wantMaps
         self.fingerprint = fingerprint
     }
@@ -185,8 +163,8 @@ public struct ImageItem: Codable, Sendable, Equatable {
     public var job: UInt64
     public var index: Int
     public var reference: Bool
-    public var skipped: Bool?
-    public init(job: UInt64, index: Int, reference: Bool, skipped: Bool? = nil) {
+    public var skipped: Bool
+    public init(job: UInt64, index: Int, reference: Bool, skipped: Bool = false) {
         self.job = job
         self.index = index
         self.reference = reference
@@ -194,20 +172,22 @@ public struct ImageItem: Codable, Sendable, Equatable {
     }
 }
 
-/// IMAGE_RESULT: blob [S, S] map when the job wants maps.
+/// IMAGE_RESULT: the image's score (blob [1], then blob [S, S] map when the job wants maps
+/// and made one for this image), or the error that stopped it.
 public struct ImageOutcome: Codable, Sendable, Equatable {
     public var job: UInt64
     public var index: Int
-    public var score: Float?
     public var error: String?
-    public init(job: UInt64, index: Int, score: Float?, error: String?) {
+    public init(job: UInt64, index: Int, error: String? = nil) {
         self.job = job
         self.index = index
-        self.score = score
         self.error = error
     }
 }
 
+/// JOB_DONE: the job's end; `error` when it failed or was cancelled. `retryable` when the
+/// coordinator lost the job, not the job itself (it is stopping, or restarted and does not know
+/// the job): the client submits what is not yet answered again.
 public struct JobSummary: Codable, Sendable, Equatable {
     public var job: UInt64
     public var scored: Int
@@ -215,13 +195,15 @@ public struct JobSummary: Codable, Sendable, Equatable {
     public var seconds: Double
     public var workers: [String]
     public var error: String?
-    public init(job: UInt64, scored: Int, failed: Int, seconds: Double, workers: [String], error: String? = nil) {
+    public var retryable: Bool
+    public init(job: UInt64, scored: Int, failed: Int, seconds: Double, workers: [String], error: String? = nil, retryable: Bool = false) {
         self.job = job
         self.scored = scored
         self.failed = failed
         self.seconds = seconds
         self.workers = workers
         self.error = error
+        self.retryable = retryable
     }
 }
 
@@ -232,4 +214,10 @@ public struct StatusNote: Codable, Sendable, Equatable {
         self.job = job
         self.message = message
     }
+}
+
+/// CANCEL: names the job the client gives up.
+public struct JobRef: Codable, Sendable, Equatable {
+    public var job: UInt64
+    public init(job: UInt64) { self.job = job }
 }

@@ -8,7 +8,7 @@ import Foundation
 ///     frame 2...: blobs named by the body
 public struct WireMessage: Sendable, Equatable {
     public static let magic = Data("WCLP".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     public static let maxBodyBytes = 1 << 20
 
     public var type: MessageType
@@ -21,11 +21,14 @@ public struct WireMessage: Sendable, Equatable {
         self.blobs = blobs
     }
 
+    /// Non-finite numbers are written as strings ("nan", "inf", "-inf"), so encoding the
+    /// message bodies (plain structs of numbers, strings and arrays) cannot fail.
     public init<T: Encodable>(_ type: MessageType, _ body: T, blobs: [Data] = []) {
         self.type = type
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        self.body = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { self.body = try encoder.encode(body) } catch { preconditionFailure("a \(type) body failed to encode: \(error)") }
         self.blobs = blobs
     }
 
@@ -57,7 +60,9 @@ public struct WireMessage: Sendable, Equatable {
     }
 
     public func decode<T: Decodable>(_: T.Type) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: body) } catch {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(T.self, from: body) } catch {
             throw ProtocolError("malformed \(type) body: \(error)")
         }
     }

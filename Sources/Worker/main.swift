@@ -15,17 +15,8 @@ struct WinCLIPWorker: ParsableCommand {
         re-queues anything it had not answered. If the coordinator goes away, it reconnects.
         """)
 
-    @Option(help: "Cluster config (cluster.yaml).")
-    var config: String
-
-    @Option(help: "Coordinator endpoint, overriding coordinator.endpoint.")
-    var endpoint: String?
-
-    @Option(help: "Model config, a built-in name or an open_clip JSON file, overriding model.config.")
-    var modelConfig: String?
-
-    @Option(help: "Weights (safetensors), overriding model.weights.")
-    var weights: String?
+    @OptionGroup var cluster: ClusterFlags
+    @OptionGroup var model: ModelFlags
 
     @Option(help: "BLAS threads for this worker, overriding worker.threads (default 1: run one worker per core).")
     var threads: Int?
@@ -37,15 +28,14 @@ struct WinCLIPWorker: ParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "winclip-worker")
         logger.logLevel = verbose ? .debug : .info
-        var c = try ClusterConfig.load(path: config)
-        if let endpoint { c.endpoint = endpoint }
-        if let modelConfig { c.modelConfig = modelConfig }
-        if let weights { c.weights = weights }
-        if let threads { c.workerThreads = threads }
-        let stop = StopSignal()
-        StopSignal.installProcessHandlers(stop)
         do {
-            try WorkerProcess.run(.init(config: c, logger: logger), stop: stop)
+            var c = try cluster.load()
+            model.apply(to: &c)
+            if let threads { c.worker.threads = threads }
+            try c.validate()
+            let stop = StopSignal()
+            stop.installProcessHandlers()
+            try WorkerProcess.run(config: c, logger: logger, stop: stop)
         } catch {
             logger.error("\(error)")
             throw ExitCode.failure

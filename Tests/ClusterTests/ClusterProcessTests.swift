@@ -11,26 +11,6 @@ final class ClusterProcessTests: XCTestCase {
     let weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
     let dataset = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path
 
-    struct Row { let score: Float?; let label: Int?; let map: String?; let error: String? }
-
-    func readResults(_ dir: URL) throws -> [String: Row] {
-        let text = try String(contentsOf: dir.appendingPathComponent("results.jsonl"), encoding: .utf8)
-        var rows: [String: Row] = [:]
-        for line in text.split(separator: "\n") {
-            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            rows[o["image"] as! String] = Row(score: (o["score"] as? NSNumber)?.floatValue, label: o["label"] as? Int,
-                                              map: o["map"] as? String, error: o["error"] as? String)
-        }
-        return rows
-    }
-
-    /// A float32 .npy's values (header length from its preamble).
-    func readNPY(_ url: URL) throws -> [Float] {
-        let data = try Data(contentsOf: url)
-        let headerLength = Int(data[8]) | Int(data[9]) << 8
-        return try FloatBlob.decode(data.subdata(in: (10 + headerLength)..<data.count))
-    }
-
     func writeConfig(_ dir: URL, port: Int, weights: String, name: String) throws -> String {
         let yaml = """
         coordinator:
@@ -79,13 +59,13 @@ final class ClusterProcessTests: XCTestCase {
         let submit = try ManagedProcess("winclip-coord", ["submit", dataset, "--config", config, "--k-shot", "2", "--save-maps", "--output", clusterFew.path, "--quiet"],
                                         logDirectory: dir, name: "submit-2shot")
         XCTAssert(submit.wait(seconds: 180), "submit did not finish: \(submit.output)")
-        XCTAssertEqual(submit.process.terminationStatus, 0, submit.output)
+        XCTAssertEqual(submit.process.terminationStatus, 2, "exit 2: one image (the truncated PNG) has an error row: \(submit.output)")
         XCTAssert(submit.output.contains("not used for job"), "the foreign worker is refused with a reason: \(submit.output)")
         let clusterZero = dir.appendingPathComponent("cluster-0shot")
         let submit0 = try ManagedProcess("winclip-coord", ["submit", dataset, "--config", config, "--output", clusterZero.path, "--quiet", "--save-maps"],
                                          logDirectory: dir, name: "submit-0shot")
         XCTAssert(submit0.wait(seconds: 180), "submit did not finish: \(submit0.output)")
-        XCTAssertEqual(submit0.process.terminationStatus, 0, submit0.output)
+        XCTAssertEqual(submit0.process.terminationStatus, 2, submit0.output)
         // The second job of the same class and model reuses the first one's text embeddings.
         XCTAssert(coordinator.output.contains("text embeddings of 'tile' from cache"), coordinator.output)
 
@@ -107,9 +87,9 @@ final class ClusterProcessTests: XCTestCase {
         // The embedded cluster on the same input, in process.
         for (shots, clusterOut) in [(2, clusterFew), (0, clusterZero)] {
             let embeddedOut = dir.appendingPathComponent("embedded-\(shots)shot")
-            var o = SubmitRunner.Options(dataset: dataset)
-            o.modelConfig = modelJSON
-            o.weights = weights
+            var o = SubmitOptions(dataset: dataset)
+            o.config.model.config = modelJSON
+            o.config.model.weights = weights
             o.kShot = shots
             o.saveMaps = true
             o.output = embeddedOut.path
@@ -122,13 +102,6 @@ final class ClusterProcessTests: XCTestCase {
         }
     }
 
-    /// Where a tensor's bytes start in a safetensors file.
-    func byteOffset(of name: String, in data: Data) throws -> Int {
-        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
-        let entry = header[name] as! [String: Any]
-        return 8 + headerLength + (entry["data_offsets"] as! [Int])[0]
-    }
 
     func compare(cluster: URL, embedded: URL, fewShot: Bool) throws {
         let a = try readResults(cluster), b = try readResults(embedded)

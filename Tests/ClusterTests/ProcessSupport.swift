@@ -21,13 +21,15 @@ final class ManagedProcess {
         return candidates[0].deletingLastPathComponent()
     }()
 
-    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String) throws {
+    /// `environment`: the child's whole environment (nil: this process's).
+    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil) throws {
         self.name = name
         log = logDirectory.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = Self.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

@@ -68,13 +68,18 @@ final class ResultWriterTests: XCTestCase {
 
     func testExistingResultsAreNotOverwritten() throws {
         let dir = try temporaryOutputFolder(self)
+        // An empty results.jsonl (a submit that never reached a coordinator) blocks nothing.
+        try ResultWriter(directory: dir, datasetName: "x").close()
         let first = try ResultWriter(directory: dir, datasetName: "x")
         try first.write(ImageResult(image: "a.png", score: 0.5))
         try first.close()
         XCTAssertThrowsError(try ResultWriter(directory: dir, datasetName: "x")) { error in
-            XCTAssertTrue("\(error)".contains("already exists"), "\(error)")
+            XCTAssertTrue("\(error)".contains("already holds results; continue that job with --resume"), "\(error)")
         }
-        XCTAssertEqual(try lines(first.resultsURL).count, 2)
+        let appending = try ResultWriter(directory: dir, datasetName: "x", append: true)
+        try appending.write(ImageResult(image: "b.png", score: 0.25))
+        try appending.close()
+        XCTAssertEqual(try lines(first.resultsURL).count, 3)
         let second = try ResultWriter(directory: dir, datasetName: "x", replaceExisting: true)
         try second.close()
         XCTAssertEqual(try Data(contentsOf: second.resultsURL).count, 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Options
 import XCTest
 @testable import Cluster
 import Protocol
@@ -11,10 +12,10 @@ final class SubmitErrorTests: XCTestCase {
     let weights = clusterFixtures.appendingPathComponent("tiny-vit-48.safetensors").path
     let dataset = clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path
 
-    func run(_ configure: (inout SubmitRunner.Options) -> Void, dataset: String? = nil) throws {
-        var o = SubmitRunner.Options(dataset: dataset ?? self.dataset)
-        o.modelConfig = modelJSON
-        o.weights = weights
+    func run(_ configure: (inout SubmitOptions) -> Void, dataset: String? = nil) throws {
+        var o = SubmitOptions(dataset: dataset ?? self.dataset)
+        o.config.model.config = modelJSON
+        o.config.model.weights = weights
         o.progress = false
         o.workers = 1
         o.output = try temporaryOutputFolder(self).appendingPathComponent("out").path
@@ -24,7 +25,7 @@ final class SubmitErrorTests: XCTestCase {
         _ = try SubmitRunner.run(o, logger: logger, print: { _ in })
     }
 
-    func assertFails(_ expected: String, dataset: String? = nil, _ configure: (inout SubmitRunner.Options) -> Void = { _ in },
+    func assertFails(_ expected: String, dataset: String? = nil, _ configure: (inout SubmitOptions) -> Void = { _ in },
                      file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try run(configure, dataset: dataset), file: file, line: line) { error in
             XCTAssert("\(error)".contains(expected), "'\(error)' should say '\(expected)'", file: file, line: line)
@@ -42,37 +43,28 @@ final class SubmitErrorTests: XCTestCase {
         let dir = try temporaryOutputFolder(self)
         let truncated = dir.appendingPathComponent("truncated.safetensors")
         try Data(contentsOf: URL(fileURLWithPath: weights)).prefix(5000).write(to: truncated)
-        assertFails("truncated") { $0.weights = truncated.path }
-        assertFails("no weights given") { $0.weights = nil }
+        assertFails("truncated") { $0.config.model.weights = truncated.path }
+        assertFails("no weights given") { $0.config.model.weights = nil }
         // Weights of another model config: the first mismatching tensor is named.
-        assertFails("visual.conv1.weight") { $0.modelConfig = clusterFixtures.appendingPathComponent("tiny-vit-56-quickgelu.json").path }
+        assertFails("visual.conv1.weight") { $0.config.model.config = clusterFixtures.appendingPathComponent("tiny-vit-56-quickgelu.json").path }
     }
 
     func testBadOptions() throws {
-        assertFails("exceeds the 6x6 patch grid") { $0.scales = [2, 7] }
-        assertFails("unknown window attention") { $0.windowAttention = "sideways" }
+        assertFails("window scale 7 exceeds the model's 6x6 patch grid") { $0.config.winclip.scales = [2, 7] }
+        assertFails("few-shot classification") { $0.config.winclip.task = .classification; $0.kShot = 2 }
         assertFails("needs 10 reference images") { $0.kShot = 10 }
     }
 
-    func testWindowBatchesGiveTheSameResultsAsWholeScales() throws {
-        // Paper-style windows may be split into units of any size: within 1e-6 of one unit per scale.
-        let whole = try temporaryOutputFolder(self).appendingPathComponent("whole")
-        let split = try temporaryOutputFolder(self).appendingPathComponent("split")
-        try run { $0.windowAttention = "window"; $0.output = whole.path; $0.kShot = 1 }
-        try run { $0.windowAttention = "window"; $0.windowBatch = 7; $0.output = split.path; $0.kShot = 1; $0.workers = 2 }
-        let a = try String(contentsOf: whole.appendingPathComponent("results.jsonl"), encoding: .utf8)
-        let b = try String(contentsOf: split.appendingPathComponent("results.jsonl"), encoding: .utf8)
-        func scores(_ text: String) throws -> [String: Double] {
-            var out: [String: Double] = [:]
-            for line in text.split(separator: "\n") {
-                let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-                if let s = o["score"] as? NSNumber { out[o["image"] as! String] = s.doubleValue }
-            }
-            return out
+    func testAttentionNamesOnTheCommandLine() throws {
+        XCTAssertEqual(try JobFlags.parse(["--window-attention", "cross"]).windowAttention, .cross)
+        XCTAssertThrowsError(try JobFlags.parse(["--window-attention", "anomalib"])) {
+            XCTAssert(JobFlags.message(for: $0).contains("'anomalib' was renamed"), JobFlags.message(for: $0))
         }
-        let sa = try scores(a), sb = try scores(b)
-        XCTAssertEqual(Set(sa.keys), Set(sb.keys))
-        XCTAssertEqual(sa.count, 4)
-        for (k, v) in sa { XCTAssertEqual(v, sb[k]!, accuracy: 1e-6, k) }
+        XCTAssertThrowsError(try JobFlags.parse(["--window-attention", "sideways"])) {
+            XCTAssert(JobFlags.message(for: $0).contains("unknown window attention 'sideways'; modes: window, cross"), JobFlags.message(for: $0))
+        }
+        var options = JobOptions()
+        try JobFlags.parse(["--scales", "2,4", "--task", "classification", "--class-name", "bolt"]).apply(to: &options)
+        XCTAssertEqual(options, JobOptions(className: "bolt", scales: [2, 4], task: .classification))
     }
 }

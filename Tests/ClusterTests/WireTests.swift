@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Options
 import XCTest
 @testable import Cluster
 import Protocol
@@ -7,7 +8,7 @@ import Protocol
 /// The wire format: round trips, and malformed input that is refused without harm.
 final class WireTests: XCTestCase {
     func testRoundTrip() throws {
-        let spec = UnitSpec(job: 7, unit: 3, kind: .windows, options: ScoringOptions(scales: [2, 3]), image: 4, scaleIndex: 1, windowStart: 0, windowCount: 9)
+        let spec = UnitSpec(job: 7, unit: 3, kind: .windows, options: JobOptions(className: "x", scales: [2, 3], windowAttention: .cross), image: 4, scaleIndex: 1, windowStart: 0, windowCount: 9)
         let message = WireMessage(.unit, spec, blobs: [FloatBlob.encode([1, -2.5, .infinity])])
         let back = try WireMessage(frames: message.frames)
         XCTAssertEqual(back.type, .unit)
@@ -36,19 +37,14 @@ final class WireTests: XCTestCase {
     /// stays up, and still runs a job afterwards.
     func testCoordinatorSurvivesGarbage() throws {
         let context = ZMQContext()
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let coordinator = try CoordinatorEngine(context: context, settings: .init(endpoint: "inproc://garbage-test"), logger: logger)
-        let stop = StopSignal()
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread { coordinator.run(stop: stop); done.signal() }
-        defer { stop.request(); done.wait() }
+        let coordinator = BackgroundCoordinator(context: context, endpoint: "inproc://garbage-test")
+        defer { coordinator.stop() }
 
         let peer = try ZMQSocket(context, .dealer)
         defer { peer.close() }
         try peer.connect("inproc://garbage-test")
         var rng = SystemRandomNumberGenerator()
-        let real = WireMessage(.submit, SubmitRequest(className: "x", options: ScoringOptions(scales: [2]), referenceCount: 0, imageCount: 1, wantMaps: false)).frames
+        let real = WireMessage(.submit, SubmitRequest(options: JobOptions(className: "x", scales: [2]), referenceCount: 0, imageCount: 1, wantMaps: false)).frames
         for i in 0..<300 {
             var frames: [Data] = []
             switch i % 4 {
@@ -60,13 +56,13 @@ final class WireTests: XCTestCase {
             try peer.send(frames)
         }
         // Still answering: a submit with an invalid option is refused with a reason.
-        try peer.send(WireMessage(.submit, SubmitRequest(className: "", options: ScoringOptions(scales: [2]), referenceCount: 0, imageCount: 1, wantMaps: false)).frames)
+        try peer.send(WireMessage(.submit, SubmitRequest(options: JobOptions(className: "", scales: [2]), referenceCount: 0, imageCount: 1, wantMaps: false)).frames)
         var refused: Refused?
         let deadline = Date().addingTimeInterval(10)
         while refused == nil && Date() < deadline {
             guard let frames = try peer.receive(timeoutMs: 200), let m = try? WireMessage(frames: frames) else { continue }
             if m.type == .refused { refused = try m.decode(Refused.self) }
         }
-        XCTAssert(refused?.reason.contains("empty class name") == true, "\(String(describing: refused))")
+        XCTAssert(refused?.reason.contains("class name is empty") == true, "\(String(describing: refused))")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import Options
+import Synchronization
 import XCTest
 @testable import Cluster
 import Protocol
@@ -8,50 +10,34 @@ import WinCLIP
 /// A worker that takes a unit and dies: the coordinator expires it and the unit is computed by
 /// another worker; the job loses nothing.
 final class WorkerFailureTests: XCTestCase {
-    final class Sink: SubmitSink, @unchecked Sendable {
-        var rows: [String: (score: Float?, error: String?)] = [:]
-        func accepted(_ accepted: Accepted) {}
-        func note(_ message: String) {}
-        func image(_ item: DatasetItem, score: Float?, map: [Float]?, picture: RGBImage?, error: String?) throws {
-            rows[item.relativePath] = (score, error)
-        }
-    }
-
     func testUnitOfADeadWorkerIsRequeued() throws {
         let tiny = try TinyFixtureModel()
-        let config = tiny.config, model = tiny.model, fingerprint = tiny.fingerprint
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-
         let context = ZMQContext()
-        let endpoint = "inproc://dead-worker-test"
-        var settings = CoordinatorEngine.Settings(endpoint: endpoint)
+        var settings = CoordinatorSettings()
         settings.heartbeatInterval = 0.1
         settings.workerExpiry = 1.0
-        let coordinator = try CoordinatorEngine(context: context, settings: settings, logger: logger)
-        let stop = StopSignal()
-        let stopped = DispatchGroup()
-        stopped.enter()
-        Thread.detachNewThread { coordinator.run(stop: stop); stopped.leave() }
-        defer { stop.request(); _ = stopped.wait(timeout: .now() + 30) }
+        let coordinator = BackgroundCoordinator(context: context, endpoint: "inproc://dead-worker-test", settings: settings)
+        defer { coordinator.stop() }
 
         // The doomed worker: announces the same model, takes a unit, then falls silent.
         let doomed = try ZMQSocket(context, .dealer)
         defer { doomed.close() }
-        try doomed.connect(endpoint)
-        try doomed.send(WireMessage(.ready, Ready(fingerprint: fingerprint, model: config.name, imageSize: 48, gridSize: 6, host: "doomed", pid: 1)).frames)
+        try doomed.connect(coordinator.endpoint)
+        try doomed.send(WireMessage(.ready, Ready(fingerprint: tiny.fingerprint, model: tiny.config.name, imageSize: 48, gridSize: 6, name: "doomed")).frames)
 
         let dataset = try Dataset(path: clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path)
-        let job = SubmitJob(datasetRoot: dataset.root, items: dataset.items, className: "tile", references: [],
-                            options: ScoringOptions(scales: [2, 3]), saveMaps: false, fingerprint: fingerprint)
-        let sink = Sink()
-        final class Outcome: @unchecked Sendable { var summary: JobSummary?; var failure: Error? }
-        let outcome = Outcome()
+        let job = SubmitJob(items: dataset.items, references: [], options: JobOptions(className: "tile"), saveMaps: false, fingerprint: tiny.fingerprint)
+        let sink = CollectingSink()
+        let outcome = Mutex<Result<JobSummary, SubmitError>?>(nil)
         let submitted = DispatchGroup()
         submitted.enter()
-        let client = SubmitClient(context: context, endpoint: endpoint, logger: logger)
+        let client = SubmitClient(context: context, endpoint: coordinator.endpoint, logger: logger)
         Thread.detachNewThread {
-            do { outcome.summary = try client.run(job, sink: sink) } catch { outcome.failure = error }
+            let result: Result<JobSummary, SubmitError>
+            do { result = .success(try client.run(job, sink: sink)) } catch { result = .failure(SubmitError("\(error)")) }
+            outcome.withLock { $0 = result }
             submitted.leave()
         }
 
@@ -65,25 +51,19 @@ final class WorkerFailureTests: XCTestCase {
         XCTAssertEqual(taken?.kind, .text, "the first unit of the job went to the only worker")
 
         // A healthy worker joins; the coordinator gives it the dead worker's unit once it expires.
-        let executor = try UnitExecutor(model: model, gemm: try OpenBLASBackend(threads: 1))
-        let healthy = WorkerEngine(executor: executor, ready: Ready(fingerprint: fingerprint, model: config.name, imageSize: 48, gridSize: 6, host: "healthy", pid: 2),
-                                   context: context, settings: WorkerEngine.Settings(endpoint: endpoint), logger: logger)
-        let workerStop = StopSignal()
-        let workerDone = DispatchGroup()
-        workerDone.enter()
-        Thread.detachNewThread { try? healthy.run(stop: workerStop); workerDone.leave() }
-        defer { workerStop.request(); _ = workerDone.wait(timeout: .now() + 30) }
+        let healthy = try BackgroundWorker(context: context, endpoint: coordinator.endpoint, model: tiny, name: "healthy")
+        defer { healthy.stop() }
 
         XCTAssertEqual(submitted.wait(timeout: .now() + 60), .success, "the job finished")
-        XCTAssertNil(outcome.failure)
-        XCTAssertEqual(outcome.summary?.scored, 4)
-        XCTAssertEqual(outcome.summary?.failed, 1)
-        XCTAssertEqual(outcome.summary?.workers, ["healthy:2"], "only the healthy worker answered")
+        let summary = try XCTUnwrap(outcome.withLock { $0 }).get()
+        XCTAssertEqual(summary.scored, 4)
+        XCTAssertEqual(summary.failed, 1)
+        XCTAssertEqual(summary.workers, ["healthy"], "only the healthy worker answered")
         let expected = try SafeTensorsFile(path: clusterFixtures.appendingPathComponent("mvtec-tiny/tile.winclip.safetensors").path)
         let images = try JSONDecoder().decode([String].self, from: Data(expected.metadata["images"]!.utf8))
         let scores = try expected.floats("zero_scores")
         for (i, image) in images.enumerated() {
-            XCTAssertEqual(try XCTUnwrap(sink.rows[image]?.score), scores[i], accuracy: 1e-5, image)
+            XCTAssertEqual(try XCTUnwrap(sink.score(image)), scores[i], accuracy: 1e-5, image)
         }
     }
 }

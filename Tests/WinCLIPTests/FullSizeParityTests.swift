@@ -53,9 +53,9 @@ final class FullSizeWinCLIPParityTests: XCTestCase {
         var zs: [Float] = [], zm: [Float] = [], fs: [Float] = [], fm: [Float] = []
         for i in 0..<n {
             let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
-            let z = scorer.score(pixels: image, text: text, references: nil, gemm: gemm)
-            let f = scorer.score(pixels: image, text: text, references: refs, gemm: gemm)
-            zs.append(z.score); zm += z.map; fs.append(f.score); fm += f.map
+            let z = try scorer.score(pixels: image, context: ScoringContext(text: text, references: nil), gemm: gemm)
+            let f = try scorer.score(pixels: image, context: ScoringContext(text: text, references: refs), gemm: gemm)
+            zs.append(z.score); zm += z.map!; fs.append(f.score); fm += f.map!
         }
         assertClose(zs, try expected.floats("zero_scores"), tolerance: 1e-5, "full-size zero-shot scores")
         assertClose(zm, try expected.floats("zero_maps"), tolerance: 1e-5, "full-size zero-shot maps")

@@ -91,10 +91,10 @@ final class MetricsTests: XCTestCase {
             let flatMaps = maps.flatMap { $0 }, flatMasks = masks.flatMap { $0 }
             let auroc = AnomalyMetrics.auroc(scores: flatMaps, labels: flatMasks)
             let f1 = AnomalyMetrics.f1Max(scores: flatMaps, labels: flatMasks)
-            let aupro = AnomalyMetrics.aupro(maps: maps, masks: masks, width: width, height: height)
-            let aupro1 = AnomalyMetrics.aupro(maps: maps, masks: masks, width: width, height: height, fprLimit: 1)
+            let aupro = try AnomalyMetrics.aupro(maps: maps, masks: masks, width: width, height: height)
+            let aupro1 = try AnomalyMetrics.aupro(maps: maps, masks: masks, width: width, height: height, fprLimit: 1)
             // The report ranks the pixels once for all three; same numbers.
-            let report = MetricsReport.compute(scores: [], labels: [], maps: maps, masks: masks, width: width, height: height)
+            let report = try MetricsReport.compute(scores: [], labels: [], maps: maps, masks: masks, width: width, height: height)
             XCTAssertEqual(report.pixelAUROC, auroc, prefix)
             XCTAssertEqual(report.pixelF1Max, f1, prefix)
             XCTAssertEqual(report.pixelAUPRO, aupro, prefix)
@@ -177,7 +177,7 @@ final class MetricsTests: XCTestCase {
     /// AUPRO = 0.258333 / 0.3 = 0.861111 (anomalib: 0.861111045).
     /// With one region PRO is the TPR, so AUPRO(fprLimit 1) = AUROC = 46/48 (the normals 0.45 and
     /// 0.4 are below 3 of the 4 region pixels, the other 10 below all 4).
-    func testHandComputedAUPRO() {
+    func testHandComputedAUPRO() throws {
         let map: [Float] = [0.10, 0.20, 0.30, 0.05,
                             0.00, 0.90, 0.60, 0.15,
                             0.25, 0.70, 0.35, 0.40,
@@ -186,9 +186,9 @@ final class MetricsTests: XCTestCase {
                             false, true, true, false,
                             false, true, true, false,
                             false, false, false, false]
-        let aupro = AnomalyMetrics.aupro(maps: [map], masks: [mask], width: 4, height: 4)
+        let aupro = try AnomalyMetrics.aupro(maps: [map], masks: [mask], width: 4, height: 4)
         XCTAssertEqual(aupro!, (2.0 / 12 * 0.75 + (0.3 - 2.0 / 12)) / 0.3, accuracy: 1e-6)
-        let full = AnomalyMetrics.aupro(maps: [map], masks: [mask], width: 4, height: 4, fprLimit: 1)
+        let full = try AnomalyMetrics.aupro(maps: [map], masks: [mask], width: 4, height: 4, fprLimit: 1)
         XCTAssertEqual(full!, 46.0 / 48, accuracy: 1e-6)
         XCTAssertEqual(AnomalyMetrics.auroc(scores: map, labels: mask)!, 46.0 / 48, accuracy: 1e-12)
         // F1Max: at 0.6, TP 3, FP 0, P 4: 6/7.
@@ -197,17 +197,17 @@ final class MetricsTests: XCTestCase {
 
     /// Two regions of different sizes weigh the same in PRO: a 1-pixel region found first and a
     /// 3-pixel region, in separate images; 4 normal pixels, limit 1.
-    func testRegionsWeighEqually() {
+    func testRegionsWeighEqually() throws {
         let a: [Float] = [0.9, 0.1, 0.2, 0.3], am = [true, false, false, false]
         let b: [Float] = [0.8, 0.8, 0.8, 0.6], bm = [true, true, true, false]
         // Curve: (0,0) (0,1/2) [0.9: region A] (0,1) [0.8: region B] then normals up to (1,1).
-        let v = AnomalyMetrics.aupro(maps: [a, b], masks: [am, bm], width: 2, height: 2, fprLimit: 1)
+        let v = try AnomalyMetrics.aupro(maps: [a, b], masks: [am, bm], width: 2, height: 2, fprLimit: 1)
         XCTAssertEqual(v!, 1, accuracy: 1e-12)
         // Normal 0.6 above region B: (0,1/2) then (1/4,1/2) then (1/4,1) ... limit 0.5:
         // area 1/4 * 1/2 + 1/4 * 1 = 0.375, / 0.5 = 0.75.
         let b2: [Float] = [0.5, 0.5, 0.5, 0.6]
         let a2: [Float] = [0.9, 0.1, 0.2, 0.3]
-        XCTAssertEqual(AnomalyMetrics.aupro(maps: [a2, b2], masks: [am, bm], width: 2, height: 2, fprLimit: 0.5)!,
+        XCTAssertEqual(try AnomalyMetrics.aupro(maps: [a2, b2], masks: [am, bm], width: 2, height: 2, fprLimit: 0.5)!,
                        0.75, accuracy: 1e-7)
     }
 
@@ -237,7 +237,7 @@ final class MetricsTests: XCTestCase {
 
     // MARK: - degenerate inputs
 
-    func testDegenerateInputsGiveNil() {
+    func testDegenerateInputsGiveNil() throws {
         XCTAssertNil(AnomalyMetrics.auroc(scores: [], labels: []))
         XCTAssertNil(AnomalyMetrics.f1Max(scores: [], labels: []))
         XCTAssertNil(AnomalyMetrics.auroc(scores: [0.2, 0.7], labels: [false, false]))
@@ -245,17 +245,17 @@ final class MetricsTests: XCTestCase {
         XCTAssertNil(AnomalyMetrics.f1Max(scores: [0.2, 0.7], labels: [false, false]))
         XCTAssertNil(AnomalyMetrics.f1Max(scores: [0.2, 0.7], labels: [true, true]))
         XCTAssertNil(AnomalyMetrics.auroc(scores: [0.3], labels: [true]))
-        XCTAssertNil(AnomalyMetrics.aupro(maps: [], masks: [], width: 4, height: 4))
-        XCTAssertNil(AnomalyMetrics.aupro(maps: [[], []], masks: [[], []], width: 0, height: 0))
+        XCTAssertNil(try AnomalyMetrics.aupro(maps: [], masks: [], width: 4, height: 4))
+        XCTAssertNil(try AnomalyMetrics.aupro(maps: [[], []], masks: [[], []], width: 0, height: 0))
         let map: [Float] = [0.1, 0.2, 0.3, 0.4]
-        XCTAssertNil(AnomalyMetrics.aupro(maps: [map], masks: [[false, false, false, false]], width: 2, height: 2))
-        XCTAssertNil(AnomalyMetrics.aupro(maps: [map], masks: [[true, true, true, true]], width: 2, height: 2))
-        XCTAssertNil(AnomalyMetrics.aupro(maps: [map], masks: [[true, false, false, false]], width: 2, height: 2, fprLimit: 0))
-        XCTAssertNotNil(AnomalyMetrics.aupro(maps: [map], masks: [[true, false, false, false]], width: 2, height: 2))
+        XCTAssertNil(try AnomalyMetrics.aupro(maps: [map], masks: [[false, false, false, false]], width: 2, height: 2))
+        XCTAssertNil(try AnomalyMetrics.aupro(maps: [map], masks: [[true, true, true, true]], width: 2, height: 2))
+        XCTAssertNil(try AnomalyMetrics.aupro(maps: [map], masks: [[true, false, false, false]], width: 2, height: 2, fprLimit: 0))
+        XCTAssertNotNil(try AnomalyMetrics.aupro(maps: [map], masks: [[true, false, false, false]], width: 2, height: 2))
         // NaN scores are meaningless but must not crash.
         _ = AnomalyMetrics.auroc(scores: [.nan, 0.5, .nan, 0.2], labels: [true, false, false, true])
         _ = AnomalyMetrics.f1Max(scores: [.nan, 0.5, .nan, 0.2], labels: [true, false, false, true])
-        _ = AnomalyMetrics.aupro(maps: [[.nan, 0.5, .nan, 0.2]], masks: [[true, false, false, true]], width: 2, height: 2)
+        _ = try AnomalyMetrics.aupro(maps: [[.nan, 0.5, .nan, 0.2]], masks: [[true, false, false, true]], width: 2, height: 2)
         // All scores equal: defined, AUROC 0.5, F1Max = 2P / (P + N + P).
         XCTAssertEqual(AnomalyMetrics.auroc(scores: [0.5, 0.5, 0.5], labels: [true, false, false])!, 0.5, accuracy: 1e-12)
         XCTAssertEqual(AnomalyMetrics.f1Max(scores: [0.5, 0.5, 0.5], labels: [true, false, false])!, 0.5, accuracy: 1e-12)
@@ -276,21 +276,21 @@ final class MetricsTests: XCTestCase {
 
     // MARK: - report
 
-    func testReportSkipsImagesWithoutMaskAndKeepsGoodOnes() {
+    func testReportSkipsImagesWithoutMaskAndKeepsGoodOnes() throws {
         let anomalous: [Float] = [0.9, 0.1, 0.2, 0.3]
         let good: [Float] = [0.95, 0.0, 0.0, 0.0]
         let maskA = [true, false, false, false], maskGood = [false, false, false, false]
         // The good image (all-false mask) counts: its 0.95 normal pixel is above the region.
-        let withGood = MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: [anomalous, good],
+        let withGood = try MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: [anomalous, good],
                                              masks: [maskA, maskGood], width: 2, height: 2)
         XCTAssertEqual(withGood.imageAUROC, 1)
         XCTAssertEqual(withGood.pixelAUROC!, 6.0 / 7, accuracy: 1e-12)
         // Without a mask ([]), the second image is left out of the pixel metrics.
-        let skipped = MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: [anomalous, good],
+        let skipped = try MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: [anomalous, good],
                                             masks: [maskA, []], width: 2, height: 2)
         XCTAssertEqual(skipped.pixelAUROC, 1)
         XCTAssertEqual(skipped.pixelAUPRO, 1)
-        let imageOnly = MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: nil, masks: nil, width: 0, height: 0)
+        let imageOnly = try MetricsReport.compute(scores: [0.8, 0.2], labels: [true, false], maps: nil, masks: nil, width: 0, height: 0)
         XCTAssertEqual(imageOnly, MetricsReport(imageAUROC: 1, imageF1Max: 1))
     }
 

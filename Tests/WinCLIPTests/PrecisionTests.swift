@@ -1,4 +1,5 @@
 import Foundation
+import Options
 import XCTest
 @testable import WinCLIP
 
@@ -52,16 +53,16 @@ final class PrecisionTests: XCTestCase {
             let n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
 
             func run(_ gemm: MatMulBackend) throws -> (scores: [Float], maps: [Float]) {
-                let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scales))
+                let scorer = try WinCLIPScorer(model: model, scales: scales)
                 let text = try scorer.textEmbeddings(className: className, gemm: gemm)
                 let references = scorer.referenceEmbeddings(pixels: refs, count: k, gemm: gemm)
                 var scores: [Float] = [], maps: [Float] = []
                 for i in 0..<n {
                     let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
                     for refs in [nil, references] {
-                        let result = scorer.score(pixels: image, text: text, references: refs, gemm: gemm)
+                        let result = try scorer.score(pixels: image, context: ScoringContext(text: text, references: refs), gemm: gemm)
                         scores.append(result.score)
-                        maps += result.map
+                        maps += result.map!
                     }
                 }
                 return (scores, maps)
@@ -113,7 +114,7 @@ final class PrecisionTests: XCTestCase {
             let config = try ModelConfig.load(Fixtures.path("\(name).json"))
             let model = try CLIPModel(config: config, weightsPath: Fixtures.path("\(name).safetensors"))
             let scales = try JSONDecoder().decode([Int].self, from: Data(expected.metadata["scales"]!.utf8))
-            let scorer = try WinCLIPScorer(model: model, options: WinCLIPOptions(scales: scales))
+            let scorer = try WinCLIPScorer(model: model, scales: scales)
             let s = config.vision.imageSize
             let pixels = try expected.floats("pixels")
             let n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
@@ -122,12 +123,12 @@ final class PrecisionTests: XCTestCase {
             var zeroScores: [Float] = [], zeroMaps: [Float] = [], fewScores: [Float] = [], fewMaps: [Float] = []
             for i in 0..<n {
                 let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
-                let zero = scorer.score(pixels: image, text: text, references: nil, gemm: gemm)
-                let few = scorer.score(pixels: image, text: text, references: references, gemm: gemm)
+                let zero = try scorer.score(pixels: image, context: ScoringContext(text: text, references: nil), gemm: gemm)
+                let few = try scorer.score(pixels: image, context: ScoringContext(text: text, references: references), gemm: gemm)
                 zeroScores.append(zero.score)
-                zeroMaps += zero.map
+                zeroMaps += zero.map!
                 fewScores.append(few.score)
-                fewMaps += few.map
+                fewMaps += few.map!
             }
             assertClose(zeroScores, try expected.floats("zero_scores"), tolerance: 1e-5, "\(name) oneDNN fp32 zero-shot scores")
             assertClose(zeroMaps, try expected.floats("zero_maps"), tolerance: 1e-5, "\(name) oneDNN fp32 zero-shot maps")
@@ -144,11 +145,8 @@ final class PrecisionTests: XCTestCase {
         let config = try ModelConfig.load(Fixtures.path("tiny-vit-56-quickgelu.json"))
         let weightsPath = Fixtures.path("tiny-vit-56-quickgelu.safetensors")
         let s = config.vision.imageSize
-        var images: [[Float]] = []
-        for i in 0..<4 {
-            let step = 7 + i
-            images.append((0..<(3 * s * s)).map { (j: Int) -> Float in Float((j * step) % 23) / 11 - 1 })
-        }
+        func image(step: Int) -> [Float] { (0..<(3 * s * s)).map { (j: Int) -> Float in Float((j * step) % 23) / 11 - 1 } }
+        let images: [[Float]] = (0..<4).map { image(step: 7 + $0) }
         let serialModel = try CLIPModel(config: config, weightsPath: weightsPath)
         let serial = images.map { serialModel.vision.encode(pixels: $0, count: 1, gemm: bf16).embeddings }
         let shared = try CLIPModel(config: config, weightsPath: weightsPath)

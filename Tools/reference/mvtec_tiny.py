@@ -7,8 +7,9 @@ cluster tests, and anomalib's WinClipModel results on it for the fixture model.
     tile/test/crack/002.png           (truncated file: must become an error row)
     tile/readme.txt                   (not an image: skipped)
 
-Expected results (tile.winclip.safetensors): anomalib on tiny-vit-48, zero-shot and 2-shot
-(train/good 000, 001), for every decodable test image in sorted relative-path order.
+Expected results (tile.winclip.safetensors, or tile.winclip-cross.safetensors on open_clip >=
+2.26.1: see winclip_reference.py): anomalib on tiny-vit-48, zero-shot and 2-shot (train/good
+000, 001), for every decodable test image in sorted relative-path order.
 """
 import json
 import os
@@ -49,7 +50,12 @@ def write(out_dir):
     mask.save(os.path.join(root, "ground_truth/crack/002_mask.png"))
     with open(os.path.join(root, "readme.txt"), "w") as f:
         f.write("not an image\n")
+    write_expected(out_dir)
 
+
+def write_expected(out_dir):
+    """anomalib's results on the dataset written by `write` (which must exist)."""
+    root = os.path.join(out_dir, "mvtec-tiny", "tile")
     import winclip_reference as wr
     import torch
     from safetensors.torch import save_file
@@ -59,5 +65,5 @@ def write(out_dir):
     out = wr.run(model, cfg["vision_cfg"]["image_size"], "tile", (2, 3),
                  [os.path.join(root, t) for t in tests], [os.path.join(root, r) for r in refs])
     keep = {k: out[k] for k in ["zero_scores", "zero_maps", "few_scores", "few_maps"]}
-    save_file(keep, os.path.join(out_dir, "mvtec-tiny", "tile.winclip.safetensors"),
-              metadata={"images": json.dumps(tests), "references": json.dumps(refs), "class_name": "tile"})
+    save_file(keep, os.path.join(out_dir, "mvtec-tiny", "tile" + wr.fixture_suffix()),
+              metadata={"images": json.dumps(tests), "references": json.dumps(refs), "class_name": "tile", **wr.provenance()})

@@ -1,11 +1,19 @@
 """anomalib's WinClipModel on the small fixture models (and optionally the full-size one).
 
-Writes, per fixture model NAME, Tests/Fixtures/NAME.winclip.safetensors:
+Which WinCLIP anomalib computes depends on the open_clip it runs on (docs/reference.md):
+  open_clip < 2.26.1 (anomalib's pin, 2.24.0): every window attends within itself -> the
+      product's default `window` mode -> Tests/Fixtures/NAME.winclip.safetensors
+  open_clip >= 2.26.1 (e.g. 3.3.0, outside anomalib's range): windows attend across each
+      other -> the product's `cross` mode -> Tests/Fixtures/NAME.winclip-cross.safetensors
+so run this once per environment (make_fixtures.py --only winclip), see make_fixtures.py.
+
+Writes, per fixture model NAME:
   pixels [N,3,S,S], ref_pixels [K,3,S,S]     preprocessed as anomalib's WinClip pre-processor
   text_embeddings [2,E]                       anomalib's _text_embeddings for the class name
   zero_scores [N], zero_maps [N,S,S]          zero-shot, each image on its own (batch size 1)
   few_scores [N], few_maps [N,S,S]            K-shot with the K reference images
-  metadata: class_name, scales, images, reference_images
+  metadata: class_name, scales, images, reference_images, window_attention, and the versions
+  of anomalib, open_clip and torch that computed it
 """
 import json
 import os
@@ -16,6 +24,27 @@ import open_clip
 from safetensors.torch import load_file, save_file
 
 from preprocess import load_and_preprocess
+
+
+def open_clip_version():
+    import open_clip.version
+    return open_clip.version.__version__
+
+
+def window_attention():
+    """The product's mode that equals anomalib on this open_clip."""
+    major, minor, patch = (int(x) for x in open_clip_version().split(".")[:3])
+    return "window" if (major, minor, patch) < (2, 26, 1) else "cross"
+
+
+def fixture_suffix():
+    return ".winclip.safetensors" if window_attention() == "window" else ".winclip-cross.safetensors"
+
+
+def provenance():
+    import anomalib
+    return {"window_attention": window_attention(), "anomalib_version": anomalib.__version__,
+            "open_clip_version": open_clip_version(), "torch_version": torch.__version__}
 
 # Per fixture model: class name, scales, test images and reference images (substrings of
 # file names in the fixture images folder).
@@ -36,7 +65,7 @@ def load_model(out_dir, name):
 
 
 def winclip(model, class_name, scales, references=None):
-    """anomalib's WinClipModel around `model` (open_clip's factory replaced, as REFERENCE.md says)."""
+    """anomalib's WinClipModel around `model` (open_clip's factory replaced, as docs/reference.md says)."""
     import anomalib.models.image.winclip.torch_model as tm
     original = tm.open_clip.create_model_and_transforms
     tm.open_clip.create_model_and_transforms = lambda *a, **k: (model, None, None)
@@ -69,8 +98,8 @@ def write(out_dir, images, references):
         out = run(model, cfg["vision_cfg"]["image_size"], case["class_name"], case["scales"], images, references)
         meta = {"class_name": case["class_name"], "scales": json.dumps(list(case["scales"])),
                 "images": json.dumps([os.path.relpath(p, out_dir) for p in images]),
-                "reference_images": json.dumps([os.path.relpath(p, out_dir) for p in references])}
-        save_file(out, os.path.join(out_dir, f"{name}.winclip.safetensors"), metadata=meta)
+                "reference_images": json.dumps([os.path.relpath(p, out_dir) for p in references]), **provenance()}
+        save_file(out, os.path.join(out_dir, name + fixture_suffix()), metadata=meta)
 
 
 def write_full_size(full_dir, images, references, class_name="transistor"):
@@ -86,6 +115,6 @@ def write_full_size(full_dir, images, references, class_name="transistor"):
     total = time.perf_counter() - t0
     meta = {"class_name": class_name, "scales": "[2, 3]", "images": json.dumps([os.path.abspath(p) for p in images]),
             "reference_images": json.dumps([os.path.abspath(p) for p in references]),
-            "anomalib_text_setup_seconds": f"{setup:.2f}", "anomalib_run_seconds": f"{total:.2f}"}
-    save_file(out, os.path.join(full_dir, "ViT-B-16-plus-240.winclip.safetensors"), metadata=meta)
+            "anomalib_text_setup_seconds": f"{setup:.2f}", "anomalib_run_seconds": f"{total:.2f}", **provenance()}
+    save_file(out, os.path.join(full_dir, "ViT-B-16-plus-240" + fixture_suffix()), metadata=meta)
     print(f"anomalib text setup (model built, 231 prompts): {setup:.2f} s; scoring run: {total:.2f} s")

@@ -41,6 +41,9 @@ int cis_png_read_header(cis_png_decoder *dec, cis_png_header *header);
 // Decodes all rows (all Adam7 passes when interlaced) into buffer, row y at buffer + y * stride.
 // 0 on success; nonzero when the data is truncated or corrupt.
 int cis_png_read_rows(cis_png_decoder *dec, uint8_t *buffer, size_t stride);
+// Decodes the next row of a non-interlaced image into row (row_bytes bytes), so that a large
+// image can be converted row by row without holding libpng's output whole. 0 on success.
+int cis_png_read_row(cis_png_decoder *dec, uint8_t *row);
 // Last error message (empty when none); owned by the decoder.
 const char *cis_png_error(const cis_png_decoder *dec);
 
@@ -64,6 +67,73 @@ int cis_jpeg_read_header(cis_jpeg_decoder *dec, cis_jpeg_header *header);
 // with grey as libjpeg would, when the data ends before the image is complete.
 int cis_jpeg_read_rows(cis_jpeg_decoder *dec, int out_color_space, uint8_t *buffer, size_t stride);
 const char *cis_jpeg_error(const cis_jpeg_decoder *dec);
+
+
+// ---------------------------------------------------------------- TIFF (libtiff 4.5+)
+//
+// libtiff reports errors through return values and a message handler; the handler here is
+// per file (TIFFOpenOptions), so nothing global is touched and warnings are dropped.
+
+typedef struct cis_tiff_decoder cis_tiff_decoder;
+
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int bits_per_sample;
+    int samples_per_pixel;
+    int photometric;          // PHOTOMETRIC_* as stored in the file (0 when absent, as Pillow assumes; -2 unreadable)
+    int libtiff_photometric;  // what libtiff made of it (it may substitute one; -1 when none)
+    int planar_config;        // 1 contiguous, 2 separate planes
+    int sample_format;        // SAMPLEFORMAT_* (1 unsigned, 2 signed, 3 float)
+    int compression;          // COMPRESSION_*
+    int orientation;          // 1..8 (1 when absent)
+    int big_endian;           // byte order of the file (libtiff returns samples in native order)
+    int tiled;
+    uint32_t tile_width;
+    uint32_t tile_length;
+    int extra_count;          // ExtraSamples values, at most 8 kept
+    int extra[8];
+    int has_colormap;
+    int64_t scanline_size;    // bytes of one row from cis_tiff_read_scanline()
+    int64_t tile_size;        // bytes of one tile from cis_tiff_read_tile()
+    int64_t tile_row_size;    // bytes of one row within a tile
+} cis_tiff_header;
+
+// Decoder over an in-memory TIFF file (kept alive by the caller until cis_tiff_free()).
+// Returns NULL only when memory is exhausted; a file libtiff cannot open fails in read_header.
+cis_tiff_decoder *cis_tiff_new(const uint8_t *data, size_t size);
+// Decoder reading an open regular file of `size` bytes with pread(), never mapping it, so that
+// only the strips or tiles being decoded are in memory. The caller keeps fd open.
+cis_tiff_decoder *cis_tiff_new_fd(int fd, size_t size);
+void cis_tiff_free(cis_tiff_decoder *dec);
+// Opens the first image (IFD) and reads its tags. 0 on success.
+int cis_tiff_read_header(cis_tiff_decoder *dec, cis_tiff_header *header);
+// The palette (ColorMap) of 1 << bits_per_sample entries, 16 bits per component. 0 on success.
+int cis_tiff_colormap(cis_tiff_decoder *dec, uint16_t *red, uint16_t *green, uint16_t *blue, size_t entries);
+// Row `row` of sample plane `sample` (0 unless planar) of a stripped image, decompressed,
+// samples in native byte order; rows must be read in order within each plane. 0 on success.
+int cis_tiff_read_scanline(cis_tiff_decoder *dec, uint8_t *buffer, uint32_t row, int sample);
+// The tile containing pixel (x, y) of sample plane `sample`, tile_size bytes. 0 on success.
+int cis_tiff_read_tile(cis_tiff_decoder *dec, uint8_t *buffer, uint32_t x, uint32_t y, int sample);
+const char *cis_tiff_error(const cis_tiff_decoder *dec);
+
+// ---------------------------------------------------------------- WebP (libwebp, libwebpdemux)
+
+typedef struct {
+    int width;          // canvas size
+    int height;
+    int has_alpha;
+    int has_animation;
+    int lossless;       // 1 lossless (VP8L), 0 lossy, -1 mixed (animations)
+} cis_webp_header;
+
+// Reads the headers. 0 on success; a nonzero libwebp VP8StatusCode otherwise.
+int cis_webp_read_header(const uint8_t *data, size_t size, cis_webp_header *header);
+// Decodes into width x height RGB (3 bytes per pixel, row stride `stride`), alpha dropped
+// without compositing. A still image is decoded directly; an animation's first frame is
+// composed by libwebp's animation decoder (what Pillow uses) on its transparent canvas.
+// 0 on success.
+int cis_webp_decode_rgb(const uint8_t *data, size_t size, uint8_t *buffer, size_t stride, int width, int height);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 
 /// Progress of a run on stderr. On a terminal: one line redrawn in place (at most 10 times a
 /// second) with a bar, images done/total, failures, images/s and the ETA. Otherwise (a log file,
 /// a pipe): a plain line at most every `logInterval` seconds, printed from `update`, so nothing
 /// appears while no image finishes. `finish()` prints the closing line. Safe to call from
 /// several threads.
-public final class ProgressReporter: @unchecked Sendable {
+public final class ProgressReporter: Sendable {
     public typealias Sink = @Sendable (String) -> Void
 
     private let total: Int
@@ -13,13 +14,15 @@ public final class ProgressReporter: @unchecked Sendable {
     private let logInterval: TimeInterval
     private let clock: @Sendable () -> TimeInterval
     private let output: Sink
-
-    private let lock = NSLock()
     private let start: TimeInterval
-    private var lastEmit: TimeInterval
-    private var done = 0
-    private var failed = 0
-    private var finished = false
+
+    private struct State {
+        var lastEmit: TimeInterval
+        var done = 0
+        var failed = 0
+        var finished = false
+    }
+    private let state: Mutex<State>
 
     /// - Parameters:
     ///   - interactive: redraw one line in place; defaults to whether stderr is a terminal.
@@ -36,7 +39,7 @@ public final class ProgressReporter: @unchecked Sendable {
         self.clock = clock
         self.output = output
         start = clock()
-        lastEmit = start
+        state = Mutex(State(lastEmit: start))
     }
 
     public static let standardError: Sink = { text in
@@ -45,49 +48,49 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// `done` counts every finished image, `failed` those of them that could not be scored.
     public func update(done: Int, failed: Int) {
-        lock.withLock {
-            guard !finished else { return }
-            self.done = done
-            self.failed = failed
+        state.withLock { s in
+            guard !s.finished else { return }
+            s.done = done
+            s.failed = failed
             let now = clock()
             let interval = interactive ? 0.1 : logInterval
-            guard now - lastEmit >= interval else { return }
-            lastEmit = now
-            output(interactive ? "\r" + barLine(now: now) + "\u{1B}[K" : logLine(now: now) + "\n")
+            guard now - s.lastEmit >= interval else { return }
+            s.lastEmit = now
+            output(interactive ? "\r" + barLine(now: now, done: done, failed: failed) + "\u{1B}[K" : logLine(now: now, done: done, failed: failed) + "\n")
         }
     }
 
     public func finish() {
-        lock.withLock {
-            guard !finished else { return }
-            finished = true
+        state.withLock { s in
+            guard !s.finished else { return }
+            s.finished = true
             let now = clock()
             let elapsed = now - start
-            let rate = elapsed > 0 ? String(format: "%.1f", Double(done) / elapsed) : "-"
-            let summary = "\(done)/\(total) images, \(failed) failed, in \(Self.duration(elapsed)) (\(rate) images/s)"
-            output(interactive ? "\r" + barLine(now: now) + "\u{1B}[K\n" + summary + "\n" : "done: " + summary + "\n")
+            let rate = elapsed > 0 ? String(format: "%.1f", Double(s.done) / elapsed) : "-"
+            let summary = "\(s.done)/\(total) images, \(s.failed) failed, in \(Self.duration(elapsed)) (\(rate) images/s)"
+            output(interactive ? "\r" + barLine(now: now, done: s.done, failed: s.failed) + "\u{1B}[K\n" + summary + "\n" : "done: " + summary + "\n")
         }
     }
 
     // MARK: - text
 
-    func barLine(now: TimeInterval) -> String {
+    func barLine(now: TimeInterval, done: Int, failed: Int) -> String {
         let width = 30
         let filled = total > 0 ? min(width, width * done / total) : width
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         var line = "[\(bar)] \(done)/\(total)"
         if failed > 0 { line += " (\(failed) failed)" }
-        return line + " " + rateAndETA(now: now)
+        return line + " " + rateAndETA(now: now, done: done)
     }
 
-    func logLine(now: TimeInterval) -> String {
+    func logLine(now: TimeInterval, done: Int, failed: Int) -> String {
         let percent = total > 0 ? 100 * done / total : 100
         var line = "progress: \(done)/\(total) images (\(percent)%)"
         if failed > 0 { line += ", \(failed) failed" }
-        return line + ", " + rateAndETA(now: now)
+        return line + ", " + rateAndETA(now: now, done: done)
     }
 
-    private func rateAndETA(now: TimeInterval) -> String {
+    private func rateAndETA(now: TimeInterval, done: Int) -> String {
         let elapsed = now - start
         guard done > 0, elapsed > 0 else { return "- images/s, ETA -" }
         let rate = Double(done) / elapsed

@@ -1,22 +1,33 @@
 import Foundation
+import Synchronization
 import WinCLIP
 
 /// One line of results.jsonl. Keys are written in this order, each only when it has a value:
-/// `image`, `score`, `label`, `map`, `error` (a file that could not be scored has `error`
-/// instead of `score`).
+/// `image`, `score`, `label`, `pred_label`, `normalized_score`, `map`, `error` (a file that could
+/// not be scored has `error` instead of `score`; `pred_label` and `normalized_score` come with a
+/// threshold, see `ScoreNormalization`).
 public struct ImageResult: Sendable, Equatable {
     public var image: String
     public var score: Float?
     public var label: Int?
     public var map: String?
+    /// Written as `"map": null`: maps were asked for, but this image got none
+    /// (`--segment-above`: its score was below the line).
+    public var mapSkipped = false
     public var error: String?
+    /// The decision (0/1) and anomalib's normalised score, with a threshold.
+    public var predLabel: Int?
+    public var normalizedScore: Float?
 
-    public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil) {
+    public init(image: String, score: Float? = nil, label: Int? = nil, map: String? = nil, error: String? = nil,
+                predLabel: Int? = nil, normalizedScore: Float? = nil) {
         self.image = image
         self.score = score
         self.label = label
         self.map = map
         self.error = error
+        self.predLabel = predLabel
+        self.normalizedScore = normalizedScore
     }
 
     /// The JSON object on one line, without the newline. A non-finite score is written as null.
@@ -24,7 +35,9 @@ public struct ImageResult: Sendable, Equatable {
         var fields = ["\"image\": \(Self.quoted(image))"]
         if let score { fields.append("\"score\": \(score.isFinite ? score.description : "null")") }
         if let label { fields.append("\"label\": \(label)") }
-        if let map { fields.append("\"map\": \(Self.quoted(map))") }
+        if let predLabel { fields.append("\"pred_label\": \(predLabel)") }
+        if let normalizedScore { fields.append("\"normalized_score\": \(normalizedScore.isFinite ? normalizedScore.description : "null")") }
+        if let map { fields.append("\"map\": \(Self.quoted(map))") } else if mapSkipped { fields.append("\"map\": null") }
         if let error { fields.append("\"error\": \(Self.quoted(error))") }
         return "{" + fields.joined(separator: ", ") + "}"
     }
@@ -56,12 +69,11 @@ public struct ResultWriterError: Error, CustomStringConvertible, Equatable {
 /// image finishes (so a crash loses nothing already written), and under `maps/` the anomaly
 /// maps (`.npy`) and their overlays (`.png`), named after the image's relative path with its
 /// extension replaced. Safe to call from several threads.
-public final class ResultWriter: @unchecked Sendable {
+public final class ResultWriter: Sendable {
     public let directory: URL
     public var resultsURL: URL { directory.appendingPathComponent("results.jsonl") }
 
-    private let lock = NSLock()
-    private var handle: FileHandle?
+    private let handle: Mutex<FileHandle?>
     private let mapStems: [String: String]
 
     /// - Parameters:
@@ -70,8 +82,9 @@ public final class ResultWriter: @unchecked Sendable {
     ///   - images: the relative paths of every image of the run, so that images that differ only
     ///     by extension (a.png, a.jpg) get distinct map names (a.png.npy, a.jpg.npy).
     ///   - replaceExisting: overwrite a results.jsonl already in `directory` (else an error).
+    ///   - append: add to the results.jsonl already there (`--resume`).
     public init(directory: URL?, datasetName: String, images: [String] = [],
-                replaceExisting: Bool = false, now: Date = Date()) throws {
+                replaceExisting: Bool = false, append: Bool = false, now: Date = Date()) throws {
         let fm = FileManager.default
         if let directory {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -84,31 +97,39 @@ public final class ResultWriter: @unchecked Sendable {
         mapStems = Self.mapStems(for: images)
 
         let results = self.directory.appendingPathComponent("results.jsonl")
-        if fm.fileExists(atPath: results.path), !replaceExisting {
-            throw ResultWriterError("\(results.path) already exists; choose another output folder or remove it")
+        if append, fm.fileExists(atPath: results.path) {
+            guard let file = FileHandle(forWritingAtPath: results.path) else { throw ResultWriterError("cannot open \(results.path)") }
+            try file.seekToEnd()
+            handle = Mutex(file)
+            return
+        }
+        // An empty results.jsonl (a submit that never reached a coordinator) blocks nothing.
+        let existing = (try? fm.attributesOfItem(atPath: results.path)[.size] as? Int) ?? nil
+        if let size = existing, size > 0, !replaceExisting {
+            throw ResultWriterError("\(results.path) already holds results; continue that job with --resume, or choose another --output")
         }
         guard fm.createFile(atPath: results.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: results.path) else {
+              let file = FileHandle(forWritingAtPath: results.path) else {
             throw ResultWriterError("cannot create \(results.path)")
         }
-        self.handle = handle
+        handle = Mutex(file)
     }
 
-    deinit { try? handle?.close() }
+    deinit { try? handle.withLock { try $0?.close() } }
 
     /// Appends one line. Each line goes to the file in a single write(2): nothing is buffered.
     public func write(_ result: ImageResult) throws {
         let line = Data((result.jsonLine + "\n").utf8)
-        try lock.withLock {
-            guard let handle else { throw ResultWriterError("\(resultsURL.path) is already closed") }
-            try handle.write(contentsOf: line)
+        try handle.withLock { file in
+            guard let file else { throw ResultWriterError("\(resultsURL.path) is already closed") }
+            try file.write(contentsOf: line)
         }
     }
 
     public func close() throws {
-        try lock.withLock {
-            try handle?.close()
-            handle = nil
+        try handle.withLock { file in
+            try file?.close()
+            file = nil
         }
     }
 
@@ -133,7 +154,12 @@ public final class ResultWriter: @unchecked Sendable {
 
     /// `maps/<relative path without its extension>.<ext>`.
     public func mapPath(for image: String, extension ext: String) -> String {
-        "maps/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
+        outputPath(for: image, folder: "maps", extension: ext)
+    }
+
+    /// `<folder>/<relative path without its extension>.<ext>` (pictures, thumbnails, masks).
+    public func outputPath(for image: String, folder: String, extension ext: String) -> String {
+        folder + "/" + (mapStems[image] ?? Self.withoutExtension(image)) + "." + ext
     }
 
     // MARK: - naming

@@ -1,6 +1,7 @@
 import CBLASLoader
 import Foundation
 import Logging
+import Options
 
 /// oneDNN (Debian's libdnnl2) opened at run time for the linear layers: bf16 (`--precision
 /// bf16`) or, as an option for fp32, its f32 matmul.
@@ -84,8 +85,8 @@ public enum OneDNN {
             }
         }
         guard rc == 0 else { throw PrecisionUnavailable(description: "\(context): " + String(cString: message)) }
-        let round: (Float) -> Float = precision == .bf16 ? roundedToBF16 : { $0 }
-        let xr = x.map(round), wr = w.map(round)
+        let xr = precision == .bf16 ? x.map { roundedToBF16($0) } : x
+        let wr = precision == .bf16 ? w.map { roundedToBF16($0) } : w
         var worst: Double = 0
         for i in 0..<m {
             for j in 0..<n {

@@ -1,18 +1,14 @@
 import CBLASLoader
 import Foundation
 import Logging
+import Options
 
-/// The arithmetic of the linear layers (the CLI's `--precision`).
-public enum Precision: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
-    /// Everything in fp32 through OpenBLAS: anomalib's numbers within 1e-5.
-    case fp32
-    /// The image tower's linear layers in bf16 with fp32 accumulation through oneDNN
-    /// (attention, softmax, LayerNorm and the text tower stay fp32), on CPUs with AVX512_BF16
-    /// or AMX-BF16: scores within 1e-3 and maps within 5e-3 of fp32.
-    case bf16
-
-    public var description: String { rawValue }
-
+/// `--precision` (the enum lives in Options, with the job's other options): what each case
+/// runs here. fp32: everything through OpenBLAS, anomalib's numbers within 1e-5. bf16: the image
+/// tower's linear layers in bf16 with fp32 accumulation through oneDNN (attention, softmax,
+/// LayerNorm and the text tower stay fp32), on CPUs with AVX512_BF16 or AMX-BF16: scores within
+/// 1e-3 and maps within 5e-3 of fp32.
+extension Precision {
     /// Why this precision cannot run on `cpu`, naming the missing feature; nil when it can.
     public func missingFeature(on cpu: CPUFeatures) -> String? {
         switch self {

@@ -128,12 +128,8 @@ public enum BicubicResize {
                     taps.start.withUnsafeBufferPointer { starts in
                         taps.count.withUnsafeBufferPointer { counts in
                             for r in 0..<rows {
-                                let row = src.baseAddress! + r * inW
-                                let out = dst.baseAddress! + r * outW
-                                for o in 0..<outW {
-                                    let n = counts[o]
-                                    out[o] = n > 0 ? dot(row + starts[o], stride: 1, wts.baseAddress! + o * maxTaps, n) : 0
-                                }
+                                resampleRow(src.baseAddress! + r * inW, into: dst.baseAddress! + r * outW, outSize: outW,
+                                            maxTaps: maxTaps, weights: wts.baseAddress!, starts: starts.baseAddress!, counts: counts.baseAddress!)
                             }
                         }
                     }
@@ -141,6 +137,16 @@ public enum BicubicResize {
             }
         }
         return output
+    }
+
+    /// One row of `horizontal`: `outSize` outputs from `row` with the taps' weights.
+    @inline(__always)
+    static func resampleRow(_ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, outSize: Int, maxTaps: Int,
+                            weights: UnsafePointer<Float>, starts: UnsafePointer<Int>, counts: UnsafePointer<Int>) {
+        for o in 0..<outSize {
+            let n = counts[o]
+            out[o] = n > 0 ? dot(row + starts[o], stride: 1, weights + o * maxTaps, n) : 0
+        }
     }
 
     /// Resamples along the row axis of planar [channels, taps.inSize, width] data.

@@ -9,7 +9,7 @@ import Foundation
 /// from Pillow's by the rounding differences between libjpeg-turbo versions (Pillow bundles its own).
 /// libjpeg's longjmp-based errors are caught in the CImageShim C target.
 public enum JPEGDecoder {
-    public static func decode(_ data: Data, path: String = "<memory>", maxPixels: Int = ImageLoader.defaultMaxPixels) throws -> RGBImage {
+    public static func decode(_ data: Data, path: String = "<memory>", options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBImage in
             guard let base = raw.baseAddress, raw.count > 0 else {
                 throw ImageError(path: path, reason: .empty, detail: "the file is empty")
@@ -26,7 +26,7 @@ public enum JPEGDecoder {
             var header = cis_jpeg_header()
             guard cis_jpeg_read_header(decoder, &header) == 0 else { throw failure("invalid JPEG header") }
             let width = Int(header.width), height = Int(header.height)
-            try ImageLoader.checkSize(width: width, height: height, maxPixels: maxPixels, path: path, format: "JPEG")
+            try ImageLoader.checkSize(width: width, height: height, maxPixels: options.maxPixels, path: path, format: "JPEG")
 
             let space = UInt32(bitPattern: header.color_space)
             switch space {
@@ -40,17 +40,19 @@ public enum JPEGDecoder {
                 return RGBImage(width: width, height: height, pixels: pixels)
             case JCS_GRAYSCALE.rawValue:
                 guard header.num_components == 1 else { throw unsupported(header, path) }
-                var grey = [UInt8](repeating: 0, count: width * height)
-                let status = grey.withUnsafeMutableBufferPointer {
-                    cis_jpeg_read_rows(decoder, Int32(bitPattern: JCS_GRAYSCALE.rawValue), $0.baseAddress!, width)
+                // Each grey row is decoded into the start of its RGB row and widened in place,
+                // from the right so that no grey sample is overwritten before it is read.
+                var pixels = [UInt8](repeating: 0, count: width * height * 3)
+                let status = pixels.withUnsafeMutableBufferPointer {
+                    cis_jpeg_read_rows(decoder, Int32(bitPattern: JCS_GRAYSCALE.rawValue), $0.baseAddress!, width * 3)
                 }
                 guard status == 0 else { throw failure("corrupt or truncated JPEG image data") }
-                var pixels = [UInt8](repeating: 0, count: width * height * 3)
-                pixels.withUnsafeMutableBufferPointer { dst in
-                    grey.withUnsafeBufferPointer { src in
-                        for i in 0..<src.count {
-                            let v = src[i]
-                            dst[3 * i] = v; dst[3 * i + 1] = v; dst[3 * i + 2] = v
+                pixels.withUnsafeMutableBufferPointer { buffer in
+                    for y in 0..<height {
+                        let row = buffer.baseAddress! + y * width * 3
+                        for x in stride(from: width - 1, through: 0, by: -1) {
+                            let v = row[x]
+                            row[3 * x] = v; row[3 * x + 1] = v; row[3 * x + 2] = v
                         }
                     }
                 }

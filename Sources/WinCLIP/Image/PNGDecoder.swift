@@ -8,14 +8,16 @@ import Foundation
 /// - 1-bit grey maps to 0/255, 2-bit grey to multiples of 85, 4-bit grey to multiples of 17;
 /// - 16-bit RGB(A) and grey+alpha keep the high byte of each sample (Pillow's `;16B` unpackers);
 /// - 16-bit grey is clipped, min(value, 255), as Pillow's `I;16` to `L` conversion does
-///   (so most 16-bit grey photos come out nearly white — faithfully);
+///   (so most 16-bit grey photos come out nearly white — faithfully), unless
+///   `ImageDecodeOptions.sixteenBit` is `.scale` (then the high byte);
 /// - palette indices past the end of PLTE give black;
 /// - gamma, colour profiles and other ancillary chunks are ignored.
-/// libpng's longjmp-based errors are caught in the CImageShim C target.
+/// Non-interlaced images are decoded and converted one row at a time, so that only the RGB
+/// result is held whole. libpng's longjmp-based errors are caught in the CImageShim C target.
 public enum PNGDecoder {
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
-    public static func decode(_ data: Data, path: String = "<memory>", maxPixels: Int = ImageLoader.defaultMaxPixels) throws -> RGBImage {
+    public static func decode(_ data: Data, path: String = "<memory>", options: ImageDecodeOptions = ImageDecodeOptions()) throws -> RGBImage {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBImage in
             guard let base = raw.baseAddress, raw.count > 0 else {
                 throw ImageError(path: path, reason: .empty, detail: "the file is empty")
@@ -32,7 +34,7 @@ public enum PNGDecoder {
             var header = cis_png_header()
             guard cis_png_read_header(decoder, &header) == 0 else { throw failure("invalid PNG header") }
             let width = Int(header.width), height = Int(header.height)
-            try ImageLoader.checkSize(width: width, height: height, maxPixels: maxPixels, path: path, format: "PNG")
+            try ImageLoader.checkSize(width: width, height: height, maxPixels: options.maxPixels, path: path, format: "PNG")
 
             let colorType = header.color_type, bitDepth = Int(header.bit_depth)
             let channels = Int(header.channels), rowBytes = Int(header.row_bytes)
@@ -53,17 +55,31 @@ public enum PNGDecoder {
                 return RGBImage(width: width, height: height, pixels: pixels)
             }
 
+            var pixels = [UInt8](repeating: 0, count: width * height * 3)
+            let palette: [UInt8] = withUnsafeBytes(of: header.palette) { Array($0.prefix(Int(header.num_palette) * 3)) }
+            let sixteenBit = options.sixteenBit
+            if header.interlaced == 0 {
+                var row = [UInt8](repeating: 0, count: rowBytes)
+                try row.withUnsafeMutableBufferPointer { src in
+                    try pixels.withUnsafeMutableBufferPointer { dst in
+                        for y in 0..<height {
+                            guard cis_png_read_row(decoder, src.baseAddress!) == 0 else { throw failure("corrupt or truncated PNG image data") }
+                            convertRow(src: src.baseAddress!, dst: dst.baseAddress! + y * width * 3, width: width, colorType: colorType,
+                                       bitDepth: bitDepth, channels: channels, palette: palette, sixteenBit: sixteenBit)
+                        }
+                    }
+                }
+                return RGBImage(width: width, height: height, pixels: pixels)
+            }
+            // Adam7 fills every row in every pass: the rows are held whole.
             var rows = [UInt8](repeating: 0, count: rawCount)
             let status = rows.withUnsafeMutableBufferPointer { cis_png_read_rows(decoder, $0.baseAddress!, rowBytes) }
             guard status == 0 else { throw failure("corrupt or truncated PNG image data") }
-
-            var pixels = [UInt8](repeating: 0, count: width * height * 3)
-            let palette: [UInt8] = withUnsafeBytes(of: header.palette) { Array($0.prefix(Int(header.num_palette) * 3)) }
             rows.withUnsafeBufferPointer { src in
                 pixels.withUnsafeMutableBufferPointer { dst in
                     for y in 0..<height {
-                        convertRow(src: src.baseAddress! + y * rowBytes, dst: dst.baseAddress! + y * width * 3,
-                                   width: width, colorType: colorType, bitDepth: bitDepth, channels: channels, palette: palette)
+                        convertRow(src: src.baseAddress! + y * rowBytes, dst: dst.baseAddress! + y * width * 3, width: width,
+                                   colorType: colorType, bitDepth: bitDepth, channels: channels, palette: palette, sixteenBit: sixteenBit)
                     }
                 }
             }
@@ -74,7 +90,7 @@ public enum PNGDecoder {
     /// One row of libpng output (sub-byte samples already unpacked to bytes, 16-bit big-endian)
     /// to RGB bytes the way Pillow's PNG plugin unpacks it and `convert("RGB")` converts it.
     private static func convertRow(src: UnsafePointer<UInt8>, dst: UnsafeMutablePointer<UInt8>, width: Int,
-                                   colorType: Int32, bitDepth: Int, channels: Int, palette: [UInt8]) {
+                                   colorType: Int32, bitDepth: Int, channels: Int, palette: [UInt8], sixteenBit: SixteenBitMode) {
         switch colorType {
         case PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA:
             if bitDepth == 16 {
@@ -82,9 +98,8 @@ public enum PNGDecoder {
                 for x in 0..<width {
                     let v: UInt8
                     if colorType == PNG_COLOR_TYPE_GRAY {
-                        // Pillow: mode I;16, then I;16 -> L clips at 255.
-                        let sample = Int(src[x * stride]) << 8 | Int(src[x * stride + 1])
-                        v = UInt8(min(sample, 255))
+                        // Pillow: mode I;16, then I;16 -> L clips at 255 (or, by choice, the high byte).
+                        v = sixteenBit.eightBit(Int(src[x * stride]) << 8 | Int(src[x * stride + 1]))
                     } else {
                         v = src[x * stride]  // Pillow: rawmode LA;16B keeps the high byte
                     }

@@ -84,33 +84,38 @@ public struct MetricsReport: Codable, Sendable, Equatable {
 extension MetricsReport {
     /// Computes every metric as anomalib's default evaluation does (plus F1Max and AUPRO):
     /// image AUROC and F1Max from one score and label per image; pixel AUROC, F1Max and AUPRO
-    /// (FPR limit 0.3) from the maps and masks of all images together, ranked once.
+    /// (FPR limit 0.3) from the maps and masks of all images together.
     ///
     /// Pixel metrics use only the images that have a mask, as anomalib skips batches without
     /// `gt_mask`: an image whose mask is empty (`[]`) is left out; good images must carry an
     /// all-false mask to count (MVTec's good images have all-zero masks and are included). Pixel
-    /// metrics are nil when `maps` or `masks` is nil.
+    /// metrics are nil when `maps` or `masks` is nil. For many images, feed a
+    /// `PixelMetricsAccumulator` instead and set the pixel metrics with `pixel`.
     /// - Parameters:
     ///   - maps: one row-major `width` x `height` anomaly map per image (same order as `scores`).
     ///   - masks: one ground-truth mask per image, or `[]` for an image without one.
+    /// - Throws: `PixelMetricsError` when maps and masks disagree in number or size.
     public static func compute(scores: [Float], labels: [Bool], maps: [[Float]]?, masks: [[Bool]]?,
-                               width: Int, height: Int) -> MetricsReport {
-        let image = ScoreRanking(scores: scores, labels: labels)
-        var report = MetricsReport(imageAUROC: image.auroc(), imageF1Max: image.f1Max())
+                               width: Int, height: Int) throws -> MetricsReport {
+        let image = AnomalyMetrics.sweep(scores: scores, labels: labels)
+        var report = MetricsReport(imageAUROC: image.auroc, imageF1Max: image.f1Max)
         guard let maps, let masks else { return report }
-        precondition(maps.count == masks.count, "MetricsReport: \(maps.count) maps but \(masks.count) masks")
-        let withMask = masks.indices.filter { !masks[$0].isEmpty }
-        let (ranking, regions): (ScoreRanking, RegionTable)
-        if withMask.count == masks.count {
-            (ranking, regions) = AnomalyMetrics.pixelRanking(maps: maps, masks: masks, width: width, height: height)
-        } else {
-            // Arrays are copy-on-write: these hold references, not copies of the pixels.
-            (ranking, regions) = AnomalyMetrics.pixelRanking(maps: withMask.map { maps[$0] }, masks: withMask.map { masks[$0] },
-                                                             width: width, height: height)
+        guard maps.count == masks.count else { throw PixelMetricsError("\(maps.count) maps but \(masks.count) masks") }
+        let accumulator = try PixelMetricsAccumulator(width: width, height: height, spillDirectory: nil)
+        for (map, mask) in zip(maps, masks) where !mask.isEmpty {
+            try accumulator.add(map: map, mask: mask)
         }
-        report.pixelAUROC = ranking.auroc()
-        report.pixelF1Max = ranking.f1Max()
-        report.pixelAUPRO = ranking.aupro(regions: regions, fprLimit: 0.3)
+        report.pixel = try accumulator.finish()
         return report
+    }
+
+    /// The pixel metrics, as one value.
+    public var pixel: PixelMetrics {
+        get { PixelMetrics(auroc: pixelAUROC, f1Max: pixelF1Max, aupro: pixelAUPRO) }
+        set {
+            pixelAUROC = newValue.auroc
+            pixelF1Max = newValue.f1Max
+            pixelAUPRO = newValue.aupro
+        }
     }
 }

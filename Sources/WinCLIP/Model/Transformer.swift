@@ -134,6 +134,12 @@ struct RowSplit {
     func runParts(_ body: (Range<Int>, Int) -> Void) {
         let n = parts
         if n == 1 { body(0..<rows, 0); return }
-        DispatchQueue.concurrentPerform(iterations: n) { part in body(range(part), part) }
+        withoutActuallyEscaping(body) { escapable in
+            // Safe to share across the parts: concurrentPerform returns only after every part has
+            // run, so `body` does not outlive this call, and the parts touch disjoint rows (or
+            // their own scratch), never the same memory.
+            nonisolated(unsafe) let shared = escapable
+            DispatchQueue.concurrentPerform(iterations: n) { part in shared(range(part), part) }
+        }
     }
 }

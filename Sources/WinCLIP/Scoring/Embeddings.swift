@@ -21,14 +21,6 @@ public struct ReferenceEmbeddings: Sendable, Equatable, Codable {
     }
 }
 
-/// One image through the image tower: embedding [E], patch tokens [G^2, W], window
-/// embeddings per scale [n_s, E].
-public struct ImageEmbeddings: Sendable {
-    public var image: [Float]
-    public var patchTokens: [Float]
-    public var windows: [[Float]]
-}
-
 /// The per-window scores of one image: what workers send and the coordinator aggregates.
 public struct ImageWindowScores: Sendable, Equatable, Codable {
     /// softmax(cos / T)[anomalous] of the full-image embedding.
@@ -51,9 +43,12 @@ public struct ImageWindowScores: Sendable, Equatable, Codable {
 /// An image's anomaly score and map, as anomalib's `WinClipModel` returns them.
 public struct AnomalyResult: Sendable, Equatable {
     public var score: Float
-    /// [S, S] row-major at the model's input size.
-    public var map: [Float]
-    /// [G, G]: the fused map on the patch grid, before upsampling.
-    public var patchMap: [Float]
+    /// [S, S] row-major at the model's input size; nil when the job asked for no map.
+    public var map: [Float]?
     public var size: Int
+    public init(score: Float, map: [Float]?, size: Int) {
+        self.score = score
+        self.map = map
+        self.size = size
+    }
 }

@@ -1,6 +1,6 @@
 /// anomalib's `harmonic_aggregation`: each patch's score is the harmonic mean of the scores of
 /// the windows covering it, with `nan_to_num(posinf=0)` (an uncovered patch scores 0).
-public struct HarmonicAggregator: Sendable {
+public struct HarmonicAggregator: Sendable, Equatable {
     public let masks: WindowMasks
     /// For each patch, the windows that cover it (ascending).
     let covering: [[Int]]

@@ -1,15 +1,15 @@
 /// The coordinator's half of WinCLIP: window scores to patch maps (harmonic aggregation),
 /// fusion across scales, zero-shot with few-shot, and upsampling to the input size. Needs no
 /// weights, only the grid, scales and input size.
-public struct ScoreAssembler: Sendable {
+public struct ScoreAssembler: Sendable, Equatable {
     public let gridSize: Int
     public let imageSize: Int
     public let aggregators: [HarmonicAggregator]
 
-    public init(gridSize: Int, imageSize: Int, scales: [Int]) throws {
+    public init(gridSize: Int, imageSize: Int, masks: [WindowMasks]) {
         self.gridSize = gridSize
         self.imageSize = imageSize
-        aggregators = try scales.map { HarmonicAggregator(masks: try WindowMasks(gridSize: gridSize, kernelSize: $0)) }
+        aggregators = masks.map(HarmonicAggregator.init(masks:))
     }
 
     public func assemble(_ s: ImageWindowScores) -> AnomalyResult {
@@ -39,6 +39,6 @@ public struct ScoreAssembler: Sendable {
             score = (score + few.max()!) / 2
         }
         let map = BilinearUpsample.resize(fused, inHeight: gridSize, inWidth: gridSize, outHeight: imageSize, outWidth: imageSize)
-        return AnomalyResult(score: score, map: map, patchMap: fused, size: imageSize)
+        return AnomalyResult(score: score, map: map, size: imageSize)
     }
 }

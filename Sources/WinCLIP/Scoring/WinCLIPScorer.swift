@@ -1,47 +1,39 @@
 import Foundation
+import Options
 
-public struct WinCLIPOptions: Sendable, Equatable {
-    /// Window sizes in patches (anomalib's default: 2 and 3).
-    public var scales: [Int] = [2, 3]
-    /// CLIP's softmax temperature used by WinCLIP.
-    public var temperature: Float = 0.07
-    public var windowAttention: WindowAttention = .acrossWindows
-    public init(scales: [Int] = [2, 3], temperature: Float = 0.07, windowAttention: WindowAttention = .acrossWindows) {
-        self.scales = scales
-        self.temperature = temperature
-        self.windowAttention = windowAttention
-    }
-}
+/// WinCLIP on one CLIP model: text setup, reference setup, the units of an image (what
+/// workers run) and, through `ImageAssembly`, the coordinator's half. The in-process `score`
+/// runs the same units and the same assembly as the cluster.
+public struct WinCLIPScorer: Sendable {
+    /// CLIP's softmax temperature as WinCLIP uses it (anomalib's `TEMPERATURE`).
+    public static let temperature: Float = 0.07
 
-/// WinCLIP on one CLIP model: text setup, reference setup, the worker's half (embeddings to
-/// window scores) and, through `ScoreAssembler`, the coordinator's half.
-public final class WinCLIPScorer: @unchecked Sendable {
     public let model: CLIPModel
-    public let options: WinCLIPOptions
+    public let scales: [Int]
+    public let attention: WindowAttention
     public let windowEncoders: [WindowEncoder]
-    public let assembler: ScoreAssembler
     let tokenizer: SimpleTokenizer
-    private let lock = NSLock()
-    private var textCache: [String: TextEmbeddings] = [:]
 
-    public init(model: CLIPModel, options: WinCLIPOptions = WinCLIPOptions(), tokenizer: SimpleTokenizer? = nil) throws {
+    public init(model: CLIPModel, scales: [Int] = JobOptions.defaultScales, attention: WindowAttention = .default, tokenizer: SimpleTokenizer? = nil) throws {
         self.model = model
-        self.options = options
+        self.scales = scales
+        self.attention = attention
         let grid = model.config.vision.gridSize
-        windowEncoders = try options.scales.map {
-            WindowEncoder(vision: model.vision, masks: try WindowMasks(gridSize: grid, kernelSize: $0), attention: options.windowAttention)
+        windowEncoders = try scales.map {
+            WindowEncoder(vision: model.vision, masks: try WindowMasks(gridSize: grid, kernelSize: $0), attention: attention)
         }
-        assembler = try ScoreAssembler(gridSize: grid, imageSize: model.config.vision.imageSize, scales: options.scales)
         self.tokenizer = try tokenizer ?? SimpleTokenizer()
+    }
+
+    public init(model: CLIPModel, options: JobOptions, tokenizer: SimpleTokenizer? = nil) throws {
+        try self.init(model: model, scales: options.scales, attention: options.windowAttention, tokenizer: tokenizer)
     }
 
     // MARK: - Setup
 
-    /// The normal and anomalous text embeddings for a class name, computed once and cached.
+    /// The normal and anomalous text embeddings for a class name (the coordinator caches them
+    /// per model and class).
     public func textEmbeddings(className: String, gemm: MatMulBackend) throws -> TextEmbeddings {
-        lock.lock()
-        if let cached = textCache[className] { lock.unlock(); return cached }
-        lock.unlock()
         let (normal, anomalous) = PromptEnsemble.prompts(className: className)
         let context = model.config.text.contextLength
         let ids = (normal + anomalous).map { tokenizer.tokenize($0, contextLength: context) }
@@ -52,9 +44,7 @@ public final class WinCLIPScorer: @unchecked Sendable {
             for r in rows { for c in 0..<e { sum[c] += Double(all[r * e + c]) } }
             return sum.map { Float($0 / Double(rows.count)) }
         }
-        let result = TextEmbeddings(normal: mean(0..<normal.count), anomalous: mean(normal.count..<(normal.count + anomalous.count)))
-        lock.lock(); textCache[className] = result; lock.unlock()
-        return result
+        return TextEmbeddings(normal: mean(0..<normal.count), anomalous: mean(normal.count..<(normal.count + anomalous.count)))
     }
 
     /// Few-shot references from K preprocessed images [K, 3, S, S], encoded together as
@@ -70,61 +60,54 @@ public final class WinCLIPScorer: @unchecked Sendable {
             windows: windows.map { Similarity.normalizedRows($0, width: model.config.embedDim) })
     }
 
-    // MARK: - Worker half
+    // MARK: - Units (what workers run; the cluster and `score` share this path)
 
-    /// One preprocessed image [3, S, S] through the full pass and every scale's windows.
-    public func embed(pixels: [Float], gemm: MatMulBackend) -> ImageEmbeddings {
-        let v = model.config.vision
-        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
-        let full = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: v.tokens), keepTokens: true, gemm: gemm)
-        let windows = windowEncoders.map { $0.encode(tokens: tokens, images: 1, gemm: gemm) }
-        return ImageEmbeddings(image: full.embeddings, patchTokens: Self.patchTokens(full.tokens!, images: 1, tokens: v.tokens, width: v.width), windows: windows)
+    /// How an image's work is cut into units for this model and these options.
+    public func plan(rowsPerUnit: Int? = nil) throws -> ImagePlan {
+        try ImagePlan(gridSize: model.config.vision.gridSize, imageSize: model.config.vision.imageSize, scales: scales,
+                      attention: attention, rowsPerUnit: rowsPerUnit)
     }
 
-    /// Embeddings to per-window scores.
-    public func windowScores(_ emb: ImageEmbeddings, text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> ImageWindowScores {
-        let e = model.config.embedDim, w = model.config.vision.width, t = options.temperature
-        let imageScore = Similarity.anomalousClassScores(emb.image, width: e, text: text, temperature: t)[0]
-        let zeroShot = emb.windows.map { Similarity.anomalousClassScores($0, width: e, text: text, temperature: t) }
-        guard let references else {
-            return ImageWindowScores(imageScore: imageScore, zeroShot: zeroShot, fewShotPatches: nil, fewShot: nil)
+    /// Runs one unit on one preprocessed image [3, S, S].
+    public func run(_ unit: ImageUnit, pixels: [Float], context: ScoringContext, gemm: MatMulBackend) throws -> UnitScores {
+        let v = model.config.vision, e = model.config.embedDim, t = Self.temperature
+        guard pixels.count == 3 * v.imageSize * v.imageSize else {
+            throw ScoringError("pixels must be [3, \(v.imageSize), \(v.imageSize)], got \(pixels.count) values")
         }
-        let patches = Similarity.visualAssociation(emb.patchTokens, width: w, normalizedReferences: references.patchTokens, gemm: gemm)
-        let few = zip(emb.windows, references.windows).map {
-            Similarity.visualAssociation($0.0, width: e, normalizedReferences: $0.1, gemm: gemm)
+        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
+        switch unit {
+        case .full:
+            let full = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: v.tokens), keepTokens: context.fewShot, gemm: gemm)
+            let imageScore = Similarity.anomalousClassScores(full.embeddings, width: e, text: context.text, temperature: t)[0]
+            guard let references = context.references else { return .full(imageScore: imageScore, fewShotPatches: nil) }
+            let patches = Self.patchTokens(full.tokens!, images: 1, tokens: v.tokens, width: v.width)
+            return .full(imageScore: imageScore,
+                         fewShotPatches: Similarity.visualAssociation(patches, width: v.width, normalizedReferences: references.patchTokens, gemm: gemm))
+        case .windows(let scale, let range):
+            guard scale >= 0, scale < windowEncoders.count, range.lowerBound >= 0, !range.isEmpty, range.upperBound <= windowEncoders[scale].masks.count else {
+                throw ScoringError("windows \(range) of scale index \(scale) do not exist for scales \(scales)")
+            }
+            if let refs = context.references, refs.windows.count != windowEncoders.count {
+                throw ScoringError("the references hold \(refs.windows.count) scales, the options \(windowEncoders.count)")
+            }
+            let embeddings = windowEncoders[scale].encode(tokens: tokens, images: 1, windows: range, gemm: gemm)
+            let zero = Similarity.anomalousClassScores(embeddings, width: e, text: context.text, temperature: t)
+            guard let references = context.references else { return .windows(zeroShot: zero, fewShot: nil) }
+            return .windows(zeroShot: zero, fewShot: Similarity.visualAssociation(embeddings, width: e, normalizedReferences: references.windows[scale], gemm: gemm))
         }
-        return ImageWindowScores(imageScore: imageScore, zeroShot: zeroShot, fewShotPatches: patches, fewShot: few)
     }
 
-    // MARK: - Work units (the cluster splits an image into these)
-
-    /// The full-image pass of one image [3, S, S]: its zero-shot image score and, few-shot, the
-    /// visual association of every patch token [G^2].
-    public func fullPassScores(pixels: [Float], text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> (imageScore: Float, fewShotPatches: [Float]?) {
-        let v = model.config.vision
-        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
-        let full = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: v.tokens), keepTokens: references != nil, gemm: gemm)
-        let imageScore = Similarity.anomalousClassScores(full.embeddings, width: model.config.embedDim, text: text, temperature: options.temperature)[0]
-        guard let references else { return (imageScore, nil) }
-        let patches = Self.patchTokens(full.tokens!, images: 1, tokens: v.tokens, width: v.width)
-        return (imageScore, Similarity.visualAssociation(patches, width: v.width, normalizedReferences: references.patchTokens, gemm: gemm))
-    }
-
-    /// A range of one scale's windows of one image: zero-shot class scores and, few-shot,
-    /// visual association scores, one per window. With `.acrossWindows` attention only the
-    /// full range equals anomalib (the windows attend to each other).
-    public func windowPassScores(pixels: [Float], scaleIndex: Int, windows: Range<Int>, text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> (zeroShot: [Float], fewShot: [Float]?) {
-        let e = model.config.embedDim
-        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
-        let emb = windowEncoders[scaleIndex].encode(tokens: tokens, images: 1, windows: windows, gemm: gemm)
-        let zero = Similarity.anomalousClassScores(emb, width: e, text: text, temperature: options.temperature)
-        guard let references else { return (zero, nil) }
-        return (zero, Similarity.visualAssociation(emb, width: e, normalizedReferences: references.windows[scaleIndex], gemm: gemm))
-    }
-
-    /// Everything for one image in process: score and map as anomalib's `WinClipModel`.
-    public func score(pixels: [Float], text: TextEmbeddings, references: ReferenceEmbeddings?, gemm: MatMulBackend) -> AnomalyResult {
-        assembler.assemble(windowScores(embed(pixels: pixels, gemm: gemm), text: text, references: references, gemm: gemm))
+    /// One image in process, as anomalib's `WinClipModel` scores it: the plan's units one by
+    /// one, then the assembly, exactly as the cluster runs them.
+    public func score(pixels: [Float], context: ScoringContext, plan: ImagePlan? = nil, mapPolicy: MapPolicy = .always,
+                      gemm: MatMulBackend) throws -> AnomalyResult {
+        var assembly = ImageAssembly(plan: try plan ?? self.plan(), fewShot: context.fewShot, mapPolicy: mapPolicy)
+        var queue = assembly.initialUnits
+        while !queue.isEmpty {
+            let unit = queue.removeFirst()
+            queue += try assembly.add(unit, try run(unit, pixels: pixels, context: context, gemm: gemm))
+        }
+        return assembly.result!
     }
 
     static func patchTokens(_ all: [Float], images: Int, tokens t: Int, width w: Int) -> [Float] {

@@ -1,16 +1,4 @@
-/// How the tokens of WinCLIP's window sequences attend to each other.
-public enum WindowAttention: String, Sendable, CaseIterable, Codable {
-    /// What anomalib 2.x computes with open_clip >= 2.x: `_get_window_embeddings` permutes the
-    /// windows to (L, N, D) and hands them to a batch-first transformer, so the tokens at each
-    /// position attend across all windows of the image (and across the images encoded together).
-    /// The default, for parity with anomalib's numbers; images are encoded one at a time
-    /// (anomalib at batch size 1), reference images together (as anomalib's setup does).
-    case acrossWindows = "anomalib"
-    /// The WinCLIP paper's windows: each window sequence (class token + its patches) is its own
-    /// attention sequence, independent of every other window and image.
-    case withinWindow = "window"
-}
-
+import Options
 /// Builds the window sequences of one scale from the tokens before `ln_pre` and runs them
 /// through the rest of the image tower (ln_pre, transformer, ln_post, class token, proj).
 public struct WindowEncoder: Sendable {
@@ -30,7 +18,7 @@ public struct WindowEncoder: Sendable {
         encode(tokens: tokens, images: b, windows: 0..<masks.count, gemm: gemm)
     }
 
-    /// The embeddings of a range of windows [B, windows.count, E]. With `.acrossWindows` the
+    /// The embeddings of a range of windows [B, windows.count, E]. With `.cross` the
     /// windows attend to each other, so only the full range reproduces anomalib.
     public func encode(tokens: [Float], images b: Int, windows: Range<Int>, gemm: MatMulBackend) -> [Float] {
         let w = vision.config.width, t = vision.config.tokens, e = vision.embedDim
@@ -47,14 +35,14 @@ public struct WindowEncoder: Sendable {
                     (dst.baseAddress! + row * w).update(from: src.baseAddress! + (image * t + token) * w, count: w)
                 }
                 switch attention {
-                case .withinWindow:
+                case .window:
                     // sequence (image, window): [class, patches...]
                     for image in 0..<b {
                         for (i, m) in windows.enumerated() {
                             for p in 0..<length { copy(row: ((image * n + i) * length) + p, image: image, token: source(m, p)) }
                         }
                     }
-                case .acrossWindows:
+                case .cross:
                     // sequence p: the p-th token of every (window, image), window-major as
                     // anomalib's torch.cat over masks of [B, L, D] blocks.
                     for p in 0..<length {
@@ -66,10 +54,10 @@ public struct WindowEncoder: Sendable {
             }
         }
         switch attention {
-        case .withinWindow: batch = .uniform(count: b * n, length: length)
-        case .acrossWindows: batch = .uniform(count: length, length: n * b)
+        case .window: batch = .uniform(count: b * n, length: length)
+        case .cross: batch = .uniform(count: length, length: n * b)
         }
-        if attention == .withinWindow {
+        if attention == .window {
             let (embeddings, _) = vision.encodeSequences(packed, batch: batch, gemm: gemm)
             return embeddings  // already [B, n, E]
         }

@@ -22,6 +22,9 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// u64 little-endian header length, JSON header, then the raw tensor bytes).
 /// Every offset and shape is checked against the file size at open, so a truncated or
 /// corrupt file is an error value, never an out-of-bounds read.
+///
+/// `@unchecked Sendable` is safe: every stored property is a `let` set in `init`, and the
+/// mapped `Data` is only read (the mapping is private and read-only).
 public final class SafeTensorsFile: @unchecked Sendable {
     public struct TensorInfo: Sendable {
         public let name: String

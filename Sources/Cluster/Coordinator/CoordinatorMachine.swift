@@ -1,0 +1,576 @@
+import Foundation
+import Logging
+import Options
+import Protocol
+import WinCLIP
+
+/// The coordinator's timing and limits.
+public struct CoordinatorSettings: Sendable, Equatable {
+    /// Seconds between heartbeats to workers and clients.
+    public var heartbeatInterval: Double = 1.0
+    /// Silence after which a worker is taken for dead and its units re-queued.
+    public var workerExpiry: Double = 5.0
+    /// Silence after which a client's job is cancelled.
+    public var clientExpiry: Double = 30.0
+    /// Images a client may have outstanding per live worker (bounded coordinator memory).
+    public var imagesInFlightPerWorker = 2
+    /// Units a worker may hold at once: one computing, the rest queued on the worker, so that
+    /// it never waits for a round trip between units.
+    public var unitsPerWorker = 2
+    /// Seconds between "still waiting for a worker" notes to a client.
+    public var waitingNoteInterval: Double = 10
+    /// A job with no live worker of its model for this long fails (instead of waiting forever).
+    public var noWorkerTimeout: Double = 600
+    /// When a unit counts as late (then another worker is asked too).
+    var deadlines = UnitDeadlines.Settings()
+    /// Missed deadlines after which a worker gets no more work.
+    public var missedDeadlinesToQuarantine = 3
+    public init() {}
+
+    /// Deadline = factor x the running median compute time of the unit's kind, at least `floor`
+    /// seconds (`initial` until a few units of the kind finished).
+    public mutating func setDeadlines(factor: Double, floor: Double, initial: Double) {
+        deadlines.factor = factor
+        deadlines.floor = floor
+        deadlines.initial = initial
+    }
+}
+
+/// What the coordinator's I/O loop must do.
+public enum CoordinatorAction: Equatable, Sendable {
+    case send(PeerID, WireMessage)
+    case log(Logger.Level, String)
+}
+
+/// The coordinator's protocol logic, after the ZeroMQ guide's Paranoid Pirate queue, as a pure
+/// state machine: it takes events (frames from a peer, ticks of the clock) with the time they
+/// happened and returns actions (frames to send, log lines). No sockets, threads or clocks
+/// inside, so tests drive it directly with a fake clock.
+///
+/// Workers announce their model (READY) and get units by readiness, up to
+/// `unitsPerWorker` at a time; silent workers expire and their units go back to the front of
+/// the queue. Jobs are served oldest first, each on workers of one model fingerprint.
+public struct CoordinatorMachine: Sendable {
+    public let settings: CoordinatorSettings
+    var workers = WorkerRegistry()
+    var jobs: [JobID: CoordinatorJob] = [:]
+    var jobOrder: [JobID] = []
+    var nextJob: JobID
+    var lastHeartbeat = -Double.infinity
+    /// Text and reference embeddings of earlier jobs, per model fingerprint.
+    var setupCache = SetupCache()
+    var unitDeadlines: UnitDeadlines
+    private var actions: [CoordinatorAction] = []
+
+    /// `firstJobID` seeds the job ids (a restarted coordinator should not reuse the last one's).
+    public init(settings: CoordinatorSettings = CoordinatorSettings(), firstJobID: JobID = 1) {
+        self.settings = settings
+        nextJob = firstJobID
+        unitDeadlines = UnitDeadlines(settings: settings.deadlines)
+    }
+
+    // MARK: - Events
+
+    /// A message from a peer (its routing id and the frames after it).
+    public mutating func receive(_ frames: [Data], from peer: PeerID, at now: Double) -> [CoordinatorAction] {
+        let message: WireMessage
+        do { message = try WireMessage(frames: frames) } catch {
+            log(.warning, "dropped a malformed message from peer \(peer.hexPrefix): \(error)")
+            return takeActions()
+        }
+        do {
+            switch message.type {
+            case .ready: workerReady(peer, try message.decode(Ready.self), at: now)
+            case .heartbeat: heartbeat(from: peer, message, at: now)
+            case .result: try unitResult(peer, message, at: now)
+            case .bye: workerLeft(peer, reason: "said goodbye")
+            case .submit: submit(peer, try message.decode(SubmitRequest.self), at: now)
+            case .image: try image(peer, message, at: now)
+            case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
+            default: log(.warning, "unexpected \(message.type) from peer \(peer.hexPrefix)")
+            }
+        } catch {
+            log(.warning, "rejected \(message.type) from peer \(peer.hexPrefix): \(error)")
+        }
+        dispatch(at: now)
+        return takeActions()
+    }
+
+    /// Housekeeping: expiries, waiting jobs, heartbeats, dispatch.
+    public mutating func tick(at now: Double) -> [CoordinatorAction] {
+        for w in workers.all where now - w.lastSeen > settings.workerExpiry {
+            workerLeft(w.peer, reason: "went silent for \(Int(now - w.lastSeen)) s")
+        }
+        for id in jobOrder {
+            guard let job = jobs[id] else { continue }
+            if now - job.lastClientSeen > settings.clientExpiry {
+                finish(id, .cancelled, error: "its client went silent for \(Int(now - job.lastClientSeen)) s", at: now)
+                continue
+            }
+            if job.phase == .waitingForWorkers { tryAccept(id, at: now) }
+            checkWorkersExist(id, at: now)
+        }
+        checkDeadlines(at: now)
+        noteForeignWorkers()
+        dispatch(at: now)
+        if now - lastHeartbeat >= settings.heartbeatInterval {
+            lastHeartbeat = now
+            for w in workers.all { send(w.peer, WireMessage(type: .heartbeat)) }
+            for job in jobs.values { send(job.client, WireMessage(type: .heartbeat)) }
+        }
+        return takeActions()
+    }
+
+    /// The coordinator is stopping: every job fails with `reason` and workers are told to go
+    /// (they reconnect to the next coordinator on the same endpoint).
+    public mutating func shutdown(reason: String, at now: Double) -> [CoordinatorAction] {
+        for id in jobOrder { finish(id, .failed, error: reason, retryable: true, at: now) }
+        for w in workers.all { send(w.peer, WireMessage(type: .bye)) }
+        return takeActions()
+    }
+
+    // MARK: - What tests and logs look at
+
+    public var workerCount: Int { workers.count }
+    public var jobCount: Int { jobs.count }
+    public func phase(of job: JobID) -> JobPhase? { jobs[job]?.phase }
+    /// Units waiting and in flight, per job.
+    public func unitCounts(of job: JobID) -> (pending: Int, inFlight: Int)? {
+        jobs[job].map { ($0.pending.count, $0.inFlight.count) }
+    }
+
+    // MARK: - Workers
+
+    mutating func workerReady(_ peer: PeerID, _ info: Ready, at now: Double) {
+        if workers[peer] != nil {
+            requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
+        }
+        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now)
+        log(.info, "worker \(info.name) joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
+        send(peer, WireMessage(type: .heartbeat))
+        for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
+    }
+
+    mutating func heartbeat(from peer: PeerID, _ message: WireMessage, at now: Double) {
+        if workers[peer] != nil { workers[peer]!.lastSeen = now; return }
+        for id in jobOrder where jobs[id]?.client == peer { jobs[id]!.lastClientSeen = now }
+        // A client beating for a job this coordinator does not know (it restarted, or dropped
+        // the job): tell it, so that it submits again at once.
+        if let ref = try? message.decode(JobRef.self), jobs[ref.job]?.client != peer {
+            send(peer, WireMessage(.jobDone, JobSummary(job: ref.job, scored: 0, failed: 0, seconds: 0, workers: [],
+                                                        error: "this coordinator does not know job \(ref.job) (it restarted?)", retryable: true)))
+        }
+    }
+
+    mutating func workerLeft(_ peer: PeerID, reason: String) {
+        guard workers[peer] != nil else { return }
+        requeue(peer, reason: reason)
+        let w = workers.remove(peer)!
+        log(.info, "worker \(w.info.name) \(reason); \(workers.count) worker(s) left")
+    }
+
+    /// Puts a worker's in-flight units back at the front of their jobs' queues (those another
+    /// worker also holds stay with that one).
+    mutating func requeue(_ peer: PeerID, reason: String) {
+        guard let w = workers[peer] else { return }
+        for ref in w.inFlight.reversed() {
+            guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(peer) else { continue }
+            entry.holders.removeAll { $0 == peer }
+            if entry.holders.isEmpty {
+                jobs[ref.job]!.inFlight[ref.unit] = nil
+                if !jobs[ref.job]!.pending.contains(where: { $0.spec.unit == ref.unit }) {
+                    jobs[ref.job]!.pending.insert(entry.task, at: 0)
+                }
+                log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
+            } else {
+                jobs[ref.job]!.inFlight[ref.unit] = entry
+            }
+        }
+        workers[peer]!.inFlight.removeAll()
+        workers[peer]!.contexts.removeAll()
+        workers[peer]!.headStartedAt = nil
+    }
+
+    /// A worker's oldest unit past its deadline is queued for another worker too (the first
+    /// result wins); a worker that misses deadlines repeatedly gets no more work.
+    mutating func checkDeadlines(at now: Double) {
+        for w in workers.all {
+            guard let head = w.inFlight.first, let started = w.headStartedAt,
+                  var entry = jobs[head.job]?.inFlight[head.unit], !entry.duplicated else { continue }
+            let deadline = unitDeadlines.deadline(entry.task.spec.kind)
+            guard now - started > deadline else { continue }
+            entry.duplicated = true
+            jobs[head.job]!.inFlight[head.unit] = entry
+            jobs[head.job]!.pending.insert(entry.task, at: 0)
+            workers[w.peer]!.missedDeadlines += 1
+            let missed = workers[w.peer]!.missedDeadlines
+            log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
+            if missed >= settings.missedDeadlinesToQuarantine && !w.quarantined {
+                workers[w.peer]!.quarantined = true
+                let note = "worker \(w.info.name) missed \(missed) deadlines and gets no more work (until it reconnects)"
+                log(.warning, note)
+                for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
+                    send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
+                }
+            }
+        }
+    }
+
+    /// A job whose model has no live worker for `noWorkerTimeout` fails instead of waiting forever.
+    mutating func checkWorkersExist(_ id: JobID, at now: Double) {
+        guard let job = jobs[id] else { return }
+        let present: Bool
+        if let model = job.model {
+            present = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined }
+        } else {
+            present = false  // still waiting for a usable worker
+        }
+        if present { jobs[id]!.withoutWorkersSince = nil; return }
+        let since = job.withoutWorkersSince ?? now
+        jobs[id]!.withoutWorkersSince = since
+        if now - since > settings.noWorkerTimeout {
+            let what = job.model.map { "a worker of model \($0.name) [\($0.fingerprint)]" } ?? (job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker")
+            finish(id, .failed, error: "no job progress: \(what) has not been connected for \(Int(now - since)) s", at: now)
+        }
+    }
+
+    // MARK: - Jobs
+
+    mutating func submit(_ peer: PeerID, _ request: SubmitRequest, at now: Double) {
+        do {
+            try request.options.validate(referenceCount: request.referenceCount)
+            guard request.imageCount >= 0 else { throw OptionsError("a negative image count") }
+            guard request.options.className != nil else { throw OptionsError("the job names no class") }
+        } catch {
+            send(peer, WireMessage(.refused, Refused(reason: "\(error)")))
+            return
+        }
+        nextJob += 1
+        let id = nextJob
+        jobs[id] = CoordinatorJob(id: id, client: peer, request: request, now: now)
+        jobOrder.append(id)
+        let o = request.options
+        log(.info, "job \(id): \(request.imageCount) image(s), class '\(o.className ?? "")', \(request.referenceCount)-shot, scales \(o.scales), \(o.windowAttention.rawValue) attention, \(o.task.rawValue)")
+        tryAccept(id, at: now)
+    }
+
+    mutating func cancel(_ peer: PeerID, _ ref: JobRef, at now: Double) {
+        guard jobs[ref.job]?.client == peer else { return }
+        finish(ref.job, .cancelled, error: "cancelled by its client", at: now)
+    }
+
+    /// Pins a waiting job to a model fingerprint and answers ACCEPTED (or REFUSED).
+    mutating func tryAccept(_ id: JobID, at now: Double) {
+        guard var job = jobs[id], job.phase == .waitingForWorkers else { return }
+        let fingerprint: String?
+        if let wanted = job.request.fingerprint {
+            fingerprint = workers.with(fingerprint: wanted).isEmpty ? nil : wanted
+        } else {
+            fingerprint = workers.majorityFingerprint
+        }
+        guard let fingerprint, let sample = workers.with(fingerprint: fingerprint).first else {
+            if now - job.lastWaitingNote >= settings.waitingNoteInterval {
+                let what = job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker"
+                send(job.client, WireMessage(.status, StatusNote(job: id, message: "waiting for \(what) to connect to the coordinator")))
+                jobs[id]!.lastWaitingNote = now
+            }
+            return
+        }
+        let options = job.request.options
+        do {
+            try options.validate(referenceCount: job.request.referenceCount, gridSize: sample.info.gridSize)
+            let plan = try ImagePlan(gridSize: sample.info.gridSize, imageSize: sample.info.imageSize,
+                                     scales: options.scales, attention: options.windowAttention)
+            job.model = PinnedModel(fingerprint: fingerprint, name: sample.info.model, imageSize: sample.info.imageSize,
+                                    gridSize: sample.info.gridSize, plan: plan, mapPolicy: MapPolicy(options: options))
+        } catch {
+            finish(id, .failed, error: "\(error) (model \(sample.info.model))", at: now)
+            return
+        }
+        let live = workers.with(fingerprint: fingerprint).count
+        let credit = max(4, settings.imagesInFlightPerWorker * live)
+        send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
+                                                         model: sample.info.model, credit: credit)))
+        log(.info, "job \(id) accepted on model \(sample.info.model) [\(fingerprint)], \(live) worker(s), \(job.model!.plan.units.count) units per image")
+        if job.fewShot {
+            job.move(to: .references)
+            jobs[id] = job
+        } else {
+            jobs[id] = job
+            startSetup(id, at: now)
+        }
+    }
+
+    mutating func image(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
+        let item = try message.decode(ImageItem.self)
+        guard let job = jobs[item.job], job.client == peer, let model = job.model else {
+            send(peer, WireMessage(.jobDone, JobSummary(job: item.job, scored: 0, failed: 0, seconds: 0, workers: [],
+                                                        error: "this coordinator does not know job \(item.job) (it restarted?)", retryable: true)))
+            throw ProtocolError("IMAGE for unknown job \(item.job)")
+        }
+        jobs[item.job]!.lastClientSeen = now
+        if item.reference {
+            guard job.phase == .references, item.index >= 0, item.index < job.request.referenceCount, !item.skipped else {
+                throw ProtocolError("unexpected reference image \(item.index) for job \(job.id)")
+            }
+        } else {
+            guard item.index >= 0, item.index < job.request.imageCount, job.images[item.index] == nil, job.waitingImages[item.index] == nil else {
+                throw ProtocolError("image index \(item.index) out of range or repeated for job \(job.id)")
+            }
+            if item.skipped {
+                // The client could not decode it and wrote its error row itself.
+                jobs[item.job]!.answered += 1
+                jobs[item.job]!.failed += 1
+                if jobs[item.job]!.isComplete { finish(item.job, .done, error: nil, at: now) }
+                return
+            }
+        }
+        guard message.blobs.count == 1, message.blobs[0].count == 4 * 3 * model.imageSize * model.imageSize else {
+            throw ProtocolError("IMAGE \(item.index) of job \(job.id) must carry one [3, \(model.imageSize), \(model.imageSize)] float32 blob")
+        }
+        if item.reference {
+            jobs[item.job]!.referencePixels[item.index] = message.blobs[0]
+            if jobs[item.job]!.referencePixels.count == job.request.referenceCount { startSetup(item.job, at: now) }
+        } else if job.phase == .scoring {
+            jobs[item.job]!.enqueueImage(index: item.index, pixels: message.blobs[0])
+        } else {
+            jobs[item.job]!.waitingImages[item.index] = message.blobs[0]
+        }
+    }
+
+    mutating func startSetup(_ id: JobID, at now: Double) {
+        guard var job = jobs[id] else { return }
+        job.move(to: .setup)
+        if let cached = setupCache.text(job.textKey) {
+            job.text = cached
+            log(.info, "job \(id): text embeddings of '\(job.request.options.className ?? "")' from cache")
+        } else {
+            job.pending.append(job.makeUnit(.text, blobs: []))
+        }
+        if job.fewShot {
+            let blobs = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
+            job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: blobs)
+            if let cached = setupCache.references(job.referenceKey) {
+                job.references = cached
+                log(.info, "job \(id): reference embeddings from cache")
+            } else {
+                job.pending.append(job.makeUnit(.references, blobs: blobs))
+            }
+            job.referencePixels.removeAll()
+        }
+        jobs[id] = job
+        setupFinished(id, at: now)
+    }
+
+    /// Moves a job to scoring once its text (and reference) embeddings are there.
+    mutating func setupFinished(_ id: JobID, at now: Double) {
+        guard var job = jobs[id], job.phase == .setup, let text = job.text, !job.fewShot || job.references != nil else { return }
+        var blobs = [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)]
+        if let refs = job.references { blobs += [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode) }
+        job.contextMessage = WireMessage(.context, JobContext(job: id, referenceCount: job.references?.count ?? 0), blobs: blobs)
+        job.move(to: .scoring)
+        log(.info, "job \(id): text\(job.fewShot ? " and reference" : "") embeddings ready; scoring")
+        for index in job.waitingImages.keys.sorted() { job.enqueueImage(index: index, pixels: job.waitingImages[index]!) }
+        job.waitingImages.removeAll()
+        jobs[id] = job
+        if job.isComplete { finish(id, .done, error: nil, at: now) }
+    }
+
+    // MARK: - Results
+
+    mutating func unitResult(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
+        guard var worker = workers[peer] else { throw ProtocolError("RESULT from an unknown worker") }
+        worker.lastSeen = now
+        var result: UnitResult
+        do { result = try message.decode(UnitResult.self) } catch {
+            // Which unit it answers is unreadable; a worker answers its units in order, so it
+            // is the oldest one it holds. It fails (and frees the worker) instead of hanging.
+            guard let oldest = worker.inFlight.first else { workers[peer] = worker; throw error }
+            result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(worker.info.name): \(error)")
+        }
+        worker.finished(UnitRef(job: result.job, unit: result.unit), at: now)
+        workers[peer] = worker
+        guard let entry = jobs[result.job]?.inFlight[result.unit], entry.holders.contains(peer) else {
+            // A unit of a finished job, one re-queued after this worker was presumed dead, or
+            // the slower of two copies of a late unit.
+            return
+        }
+        jobs[result.job]!.inFlight[result.unit] = nil
+        jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
+        jobs[result.job]!.workersUsed.insert(worker.info.name)
+        let spec = entry.task.spec
+        if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
+        if let error = result.error {
+            log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.info.name): \(error)")
+        }
+        switch spec.kind {
+        case .text, .references:
+            setupResult(spec, result, message, worker: worker.info.name, at: now)
+        case .full, .windows:
+            imageUnitResult(spec, entry.task, result, message, worker: worker.info.name, at: now)
+        }
+    }
+
+    mutating func setupResult(_ spec: UnitSpec, _ result: UnitResult, _ message: WireMessage, worker: String, at now: Double) {
+        let id = spec.job
+        if let error = result.error {
+            finish(id, .failed, error: "\(spec.kind) embeddings failed on worker \(worker): \(error)", at: now)
+            return
+        }
+        do {
+            if spec.kind == .text {
+                let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
+                guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
+                let text = TextEmbeddings(normal: normal, anomalous: anomalous)
+                jobs[id]!.text = text
+                setupCache.store(text: text, key: jobs[id]!.textKey)
+            } else {
+                let scales = jobs[id]!.request.options.scales.count
+                guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
+                let refs = ReferenceEmbeddings(count: jobs[id]!.request.referenceCount, patchTokens: try message.floats(0),
+                                               windows: try (1..<message.blobs.count).map { try message.floats($0) })
+                guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
+                jobs[id]!.references = refs
+                setupCache.store(references: refs, key: jobs[id]!.referenceKey)
+            }
+        } catch {
+            finish(id, .failed, error: "malformed \(spec.kind) result from worker \(worker): \(error)", at: now)
+            return
+        }
+        setupFinished(id, at: now)
+    }
+
+    mutating func imageUnitResult(_ spec: UnitSpec, _ task: UnitTask, _ result: UnitResult, _ message: WireMessage, worker: String, at now: Double) {
+        let id = spec.job
+        guard let index = spec.image, var work = jobs[id]?.images[index] else { return }
+        work.outstanding -= 1
+        if let error = result.error {
+            work.error = work.error ?? error
+        } else if work.error == nil {
+            do {
+                let few = work.assembly.fewShot ? try message.floats(1) : nil
+                let unit: ImageUnit, scores: UnitScores
+                if spec.kind == .full {
+                    unit = .full
+                    scores = .full(imageScore: try message.floats(0, count: 1)[0], fewShotPatches: few)
+                } else {
+                    guard let s = spec.scaleIndex, let start = spec.windowStart, let count = spec.windowCount else { throw ProtocolError("windows unit without range") }
+                    unit = .windows(scaleIndex: s, windows: start..<(start + count))
+                    scores = .windows(zeroShot: try message.floats(0), fewShot: few)
+                }
+                let next = try work.assembly.add(unit, scores)
+                if !next.isEmpty {
+                    work.outstanding += next.count
+                    jobs[id]!.enqueue(next, image: index, pixels: task.blobs[0])
+                }
+            } catch let error as ScoringError {
+                work.error = "worker \(worker) returned unusable scores: \(error)"
+            } catch {
+                work.error = "malformed result from worker \(worker): \(error)"
+            }
+        }
+        jobs[id]!.images[index] = work
+        if work.outstanding == 0 { complete(index, of: id, at: now) }
+    }
+
+    /// All units of an image are in: assemble and answer the client.
+    mutating func complete(_ index: Int, of id: JobID, at now: Double) {
+        guard let work = jobs[id]!.images.removeValue(forKey: index) else { return }
+        let job = jobs[id]!
+        jobs[id]!.answered += 1
+        if let error = work.error {
+            jobs[id]!.failed += 1
+            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index, error: error)))
+        } else {
+            let result = work.assembly.result!
+            var blobs = [FloatBlob.encode([result.score])]
+            if job.request.wantMaps, let map = result.map { blobs.append(FloatBlob.encode(map)) }
+            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index), blobs: blobs))
+        }
+        if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }
+    }
+
+    /// Ends a job: JOB_DONE (and REFUSED if it never started) to its client, then it is removed.
+    mutating func finish(_ id: JobID, _ phase: JobPhase, error: String?, retryable: Bool = false, at now: Double) {
+        guard var job = jobs.removeValue(forKey: id) else { return }
+        jobOrder.removeAll { $0 == id }
+        let wasWaiting = job.phase == .waitingForWorkers
+        job.move(to: phase)
+        let summary = JobSummary(job: id, scored: job.answered - job.failed, failed: job.failed, seconds: now - job.started,
+                                 workers: job.workersUsed.sorted(), error: error, retryable: retryable)
+        switch phase {
+        case .done:
+            log(.info, "job \(id) done: \(summary.scored) scored, \(summary.failed) failed, \(String(format: "%.1f", summary.seconds)) s")
+        case .cancelled:
+            log(.warning, "job \(id) cancelled: \(error ?? "")")
+        default:
+            log(.error, "job \(id) failed: \(error ?? "")")
+            if wasWaiting && !retryable { send(job.client, WireMessage(.refused, Refused(reason: error ?? "failed"))) }
+        }
+        send(job.client, WireMessage(.jobDone, summary))
+        for peer in Array(workers.records.keys) { workers[peer]!.contexts.remove(id) }
+    }
+
+    // MARK: - Dispatch
+
+    /// Tells a job's client, once per worker, why a connected worker is not used for it.
+    mutating func noteForeignWorkers() {
+        for id in jobOrder {
+            guard let job = jobs[id], let model = job.model else { continue }
+            for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
+                jobs[id]!.notedWorkers.insert(w.peer)
+                let note = "worker \(w.info.name) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
+                log(.warning, note)
+                send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
+            }
+        }
+    }
+
+    /// Hands units to workers with room, the least loaded and longest idle first, oldest job
+    /// first; one unit per worker per round, so that a prefetch never starves another worker.
+    mutating func dispatch(at now: Double) {
+        var assigned = true
+        while assigned {
+            assigned = false
+            var available = workers.available(prefetch: settings.unitsPerWorker)
+            for id in jobOrder where !available.isEmpty {
+                guard let job = jobs[id], job.phase == .setup || job.phase == .scoring, let model = job.model else { continue }
+                while let task = jobs[id]!.pending.first,
+                      let i = available.firstIndex(where: { peer in
+                          workers[peer]!.info.fingerprint == model.fingerprint
+                              && !(jobs[id]!.inFlight[task.spec.unit]?.holders.contains(peer) ?? false)  // never twice to one worker
+                      }) {
+                    let peer = available.remove(at: i)
+                    jobs[id]!.pending.removeFirst()
+                    let kind = task.spec.kind
+                    if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
+                        send(peer, context)
+                        workers[peer]!.contexts.insert(id)
+                    }
+                    send(peer, WireMessage(.unit, task.spec, blobs: task.blobs))
+                    if jobs[id]!.inFlight[task.spec.unit] != nil {
+                        jobs[id]!.inFlight[task.spec.unit]!.holders.append(peer)
+                    } else {
+                        jobs[id]!.inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
+                    }
+                    if workers[peer]!.inFlight.isEmpty { workers[peer]!.headStartedAt = now }
+                    workers[peer]!.inFlight.append(UnitRef(job: id, unit: task.spec.unit))
+                    assigned = true
+                }
+            }
+        }
+    }
+
+    // MARK: - Actions
+
+    mutating func send(_ peer: PeerID, _ message: WireMessage) { actions.append(.send(peer, message)) }
+    mutating func log(_ level: Logger.Level, _ text: String) { actions.append(.log(level, text)) }
+    mutating func takeActions() -> [CoordinatorAction] {
+        defer { actions.removeAll(keepingCapacity: true) }
+        return actions
+    }
+}
+
+extension Data {
+    var hexPrefix: String { prefix(8).map { String(format: "%02x", $0) }.joined() }
+}

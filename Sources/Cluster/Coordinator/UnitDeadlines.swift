@@ -1,0 +1,40 @@
+import Protocol
+
+/// How long a unit may take before another worker is asked to compute it too: several times
+/// the running median of that kind of unit's compute time, never less than a floor, and a
+/// generous default until a few units of the kind have finished.
+struct UnitDeadlines: Sendable {
+    struct Settings: Sendable, Equatable {
+        /// Deadline = factor x the median compute time of the unit's kind...
+        var factor = 4.0
+        /// ...but at least this many seconds...
+        var floor = 10.0
+        /// ...and this many while fewer than `minimumSamples` units of the kind have finished.
+        var initial = 120.0
+        var minimumSamples = 3
+        /// Compute times kept per kind (the most recent).
+        var window = 64
+    }
+
+    let settings: Settings
+    private var samples: [UnitKind: [Double]] = [:]
+
+    init(settings: Settings) { self.settings = settings }
+
+    mutating func record(_ kind: UnitKind, seconds: Double) {
+        guard seconds.isFinite, seconds >= 0 else { return }
+        samples[kind, default: []].append(seconds)
+        if samples[kind]!.count > settings.window { samples[kind]!.removeFirst() }
+    }
+
+    func median(_ kind: UnitKind) -> Double? {
+        guard let s = samples[kind], s.count >= settings.minimumSamples else { return nil }
+        let sorted = s.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    func deadline(_ kind: UnitKind) -> Double {
+        guard let m = median(kind) else { return settings.initial }
+        return max(settings.floor, settings.factor * m)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Protocol
+
+/// A unit a worker holds.
+struct UnitRef: Hashable {
+    let job: JobID
+    let unit: Int
+}
+
+/// What the coordinator knows of one connected worker.
+struct WorkerRecord {
+    let peer: PeerID
+    var info: Ready
+    var lastSeen: Double
+    var idleSince: Double
+    /// Units handed to it, oldest first (it answers them in this order).
+    var inFlight: [UnitRef] = []
+    /// Jobs whose CONTEXT it has.
+    var contexts: Set<JobID> = []
+    /// When its oldest unit started computing (its previous answer, or the dispatch to an idle
+    /// worker); nil when it holds none.
+    var headStartedAt: Double?
+    /// Units it held past their deadline.
+    var missedDeadlines = 0
+    /// It missed too many deadlines: it gets no more work until it announces itself again.
+    var quarantined = false
+
+    /// Takes one unit off its list (a result or a failure for it came back).
+    mutating func finished(_ ref: UnitRef, at now: Double) {
+        guard let i = inFlight.firstIndex(of: ref) else { return }
+        inFlight.remove(at: i)
+        if i == 0 { headStartedAt = inFlight.isEmpty ? nil : now }
+        if inFlight.isEmpty { idleSince = now }
+    }
+}
+
+/// The connected workers, by routing id.
+struct WorkerRegistry {
+    private(set) var records: [PeerID: WorkerRecord] = [:]
+
+    var count: Int { records.count }
+    subscript(peer: PeerID) -> WorkerRecord? {
+        get { records[peer] }
+        set { records[peer] = newValue }
+    }
+    var all: Dictionary<PeerID, WorkerRecord>.Values { records.values }
+
+    mutating func remove(_ peer: PeerID) -> WorkerRecord? { records.removeValue(forKey: peer) }
+
+    func with(fingerprint: String) -> [WorkerRecord] { records.values.filter { $0.info.fingerprint == fingerprint } }
+
+    /// Workers that may take another unit (fewer than `prefetch` in flight): the least loaded
+    /// first, then the longest idle (ties broken by routing id, so the order is reproducible).
+    func available(prefetch: Int) -> [PeerID] {
+        records.values.filter { $0.inFlight.count < prefetch && !$0.quarantined }
+            .sorted { a, b in
+                if a.inFlight.count != b.inFlight.count { return a.inFlight.count < b.inFlight.count }
+                if a.idleSince != b.idleSince { return a.idleSince < b.idleSince }
+                return a.peer.lexicographicallyPrecedes(b.peer)
+            }
+            .map(\.peer)
+    }
+
+    /// The fingerprint most workers have (ties: the smaller string, so the choice is stable).
+    var majorityFingerprint: String? {
+        var counts: [String: Int] = [:]
+        for w in records.values { counts[w.info.fingerprint, default: 0] += 1 }
+        return counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import WinCLIP
+
+/// `report.html`: one self-contained page (inline CSS, JS and SVG; nothing fetched) with the
+/// metrics and thresholds, ROC / precision-recall curves and score histograms per label, counts
+/// and image AUROC per defect type, and a table of every image — sortable, filterable, paged —
+/// whose thumbnails (lazy-loaded) link to the pictures by relative paths.
+///
+/// Sized for large runs: the table's rows travel as compact JSON (folder and defect-type names
+/// stored once, picture paths derived from the image path where they follow the output layout)
+/// and only one page of rows is in the DOM at a time; curves are thinned to a few hundred points.
+public enum ReportWriter {
+    /// The page's HTML.
+    public static func html(_ input: ReportInput, generated: Date = Date()) -> String {
+        var page = ReportPage.head(title: input.title)
+        page += "<header><h1>\(esc(input.title))</h1>"
+        page += factsTable(input, generated: generated)
+        page += "</header><main>"
+        page += metricsSection(input)
+        page += chartsSection(input)
+        page += defectsSection(input)
+        page += imagesSection(input)
+        page += "</main>"
+        page += "<script type=\"application/json\" id=\"report-data\">" + tableData(input.rows) + "</script>"
+        page += "<script>" + ReportPage.script + "</script></body></html>\n"
+        return page
+    }
+
+    /// Writes the page to `url` atomically.
+    public static func write(_ input: ReportInput, to url: URL, generated: Date = Date()) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(html(input, generated: generated).utf8).write(to: url, options: .atomic)
+    }
+
+    // MARK: - sections
+
+    private static func factsTable(_ input: ReportInput, generated: Date) -> String {
+        let rows = input.rows
+        let scored = rows.filter { $0.score != nil }.count
+        let failed = rows.filter { $0.error != nil }.count
+        let anomalous = rows.filter { $0.label == 1 }.count, normal = rows.filter { $0.label == 0 }.count
+        let formatter = ISO8601DateFormatter()
+        var facts = input.facts
+        facts.append(ReportFact("images", "\(rows.count) (\(scored) scored, \(failed) failed)"))
+        if anomalous + normal > 0 { facts.append(ReportFact("ground truth", "\(normal) normal, \(anomalous) anomalous")) }
+        let predicted = rows.filter { $0.predLabel == 1 }.count, predictedNormal = rows.filter { $0.predLabel == 0 }.count
+        if predicted + predictedNormal > 0 { facts.append(ReportFact("predicted", "\(predictedNormal) normal, \(predicted) anomalous")) }
+        facts.append(ReportFact("generated", formatter.string(from: generated)))
+        return "<table class=\"facts\" id=\"facts\">" + facts.map { "<tr><th>\(esc($0.name))</th><td>\(esc($0.value))</td></tr>" }.joined() + "</table>"
+    }
+
+    private static func metricsSection(_ input: ReportInput) -> String {
+        var s = "<section id=\"metrics-section\"><h2>Metrics</h2><div class=\"cards\">"
+        if let metrics = input.metrics {
+            s += "<table id=\"metrics\" class=\"grid\"><tr><th>metric</th><th>value</th></tr>"
+            for (name, value) in metrics.rows {
+                s += "<tr><td>\(esc(name))</td><td class=\"num\">\(value.map { String(format: "%.4f", $0) } ?? "n/a")</td></tr>"
+            }
+            s += "</table>"
+        } else {
+            s += "<p id=\"metrics\">No metrics: the run has no ground-truth labels.</p>"
+        }
+        if let t = input.thresholds {
+            s += "<table id=\"thresholds\" class=\"grid\"><tr><th>level</th><th>threshold</th><th>min</th><th>max</th><th>source</th><th>F1</th></tr>"
+            for (name, level) in [("image", t.image), ("pixel", t.pixel)] {
+                guard let level else { continue }
+                s += "<tr><td>\(name)</td><td class=\"num\">\(num(level.threshold))</td><td class=\"num\">\(num(level.min))</td><td class=\"num\">\(num(level.max))</td><td>\(esc(level.source.rawValue))</td><td class=\"num\">\(level.f1.map { String(format: "%.4f", Double($0)) } ?? "")</td></tr>"
+            }
+            s += "</table>"
+        }
+        if let c = ReportStatistics.confusion(input.rows) {
+            func pct(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "n/a" }
+            s += "<table id=\"confusion\" class=\"grid\"><tr><th></th><th>predicted anomalous</th><th>predicted normal</th></tr>"
+            s += "<tr><th>anomalous</th><td class=\"num tp\">\(c.truePositives)</td><td class=\"num fn\">\(c.falseNegatives)</td></tr>"
+            s += "<tr><th>normal</th><td class=\"num fp\">\(c.falsePositives)</td><td class=\"num tn\">\(c.trueNegatives)</td></tr>"
+            s += "<tr><td colspan=\"3\">precision \(pct(c.precision)) · recall \(pct(c.recall)) · F1 \(pct(c.f1)) · accuracy \(pct(c.accuracy))</td></tr></table>"
+        }
+        return s + "</div></section>"
+    }
+
+    private static func chartsSection(_ input: ReportInput) -> String {
+        let labelled = input.rows.filter { $0.label != nil && $0.score.map { $0.isFinite } == true }
+        let scores = labelled.map { $0.score! }, labels = labelled.map { $0.label == 1 }
+        var s = "<section id=\"charts-section\"><h2>Curves and score distribution</h2><div class=\"cards\">"
+        if let roc = ReportStatistics.roc(scores: scores, labels: labels) {
+            let auroc = AnomalyMetrics.auroc(scores: scores, labels: labels).map { String(format: " (AUROC %.4f)", $0) } ?? ""
+            s += SVGChart.lines(id: "roc", title: "ROC" + auroc, xLabel: "false positive rate", yLabel: "true positive rate",
+                                series: [.init(name: "image ROC", color: "#1f77b4", points: ReportStatistics.simplified(roc))], diagonal: true)
+        }
+        if let pr = ReportStatistics.precisionRecall(scores: scores, labels: labels) {
+            let f1 = AnomalyMetrics.f1Max(scores: scores, labels: labels).map { String(format: " (F1Max %.4f)", $0) } ?? ""
+            s += SVGChart.lines(id: "pr", title: "Precision-recall" + f1, xLabel: "recall", yLabel: "precision",
+                                series: [.init(name: "image PR", color: "#d62728", points: ReportStatistics.simplified(pr))])
+        }
+        let scoredRows = input.rows.filter { $0.score.map { $0.isFinite } == true }
+        let groups: [(String, String, [Float])] = [
+            ("normal", "rgba(31,119,180,0.6)", scoredRows.filter { $0.label == 0 }.map { $0.score! }),
+            ("anomalous", "rgba(214,39,40,0.6)", scoredRows.filter { $0.label == 1 }.map { $0.score! }),
+            ("unlabelled", "rgba(120,120,120,0.6)", scoredRows.filter { $0.label == nil }.map { $0.score! }),
+        ].filter { !$0.2.isEmpty }
+        if let h = ReportStatistics.histogram(groups.map(\.2)) {
+            let marker = input.thresholds?.image.map { (Double($0.threshold), "threshold " + num($0.threshold)) }
+            s += SVGChart.histogram(id: "hist", title: "Image scores", xLabel: "score", lower: h.lower, upper: h.upper,
+                                    bars: zip(groups, h.counts).map { .init(name: $0.0.0, color: $0.0.1, counts: $0.1) }, marker: marker)
+        }
+        return s + "</div></section>"
+    }
+
+    private static func defectsSection(_ input: ReportInput) -> String {
+        let defects = ReportStatistics.defects(input.rows)
+        guard !defects.isEmpty else { return "" }
+        var s = "<section id=\"defects-section\"><h2>Defect types</h2><table id=\"defects\" class=\"grid\">"
+        s += "<tr><th>type</th><th>images</th><th>scored</th><th>anomalous</th><th>predicted anomalous</th><th>mean score</th><th>image AUROC</th></tr>"
+        for d in defects {
+            s += "<tr><td>\(esc(d.name))</td><td class=\"num\">\(d.images)</td><td class=\"num\">\(d.scored)</td><td class=\"num\">\(d.anomalous)</td><td class=\"num\">\(d.predictedAnomalous)</td>"
+            s += "<td class=\"num\">\(d.meanScore.map { String(format: "%.4f", $0) } ?? "")</td><td class=\"num\">\(d.auroc.map { String(format: "%.4f", $0) } ?? "—")</td></tr>"
+        }
+        return s + "</table><p class=\"note\">Image AUROC of each type: its anomalous images against all normal images of the run.</p></section>"
+    }
+
+    private static func imagesSection(_ input: ReportInput) -> String {
+        ReportPage.imagesSection(types: ReportStatistics.defects(input.rows).map(\.name).filter { $0 != "(none)" })
+    }
+
+    // MARK: - table data
+
+    /// `{"dirs": [...], "types": [...], "pic": "pictures/", "thumb": "thumbnails/", "rows": [...]}`,
+    /// each row `[dir, name, score, label, pred, normalized, type, picture, thumbnail, error]`
+    /// with trailing nulls dropped; picture/thumbnail are 1 when they are `<pic or thumb><image
+    /// path without extension>.png`, else the path or null.
+    static func tableData(_ rows: [ReportRow]) -> String {
+        var dirs: [String: Int] = [:], dirList: [String] = []
+        var types: [String: Int] = [:], typeList: [String] = []
+        var out = "{\"pic\":\"pictures/\",\"thumb\":\"thumbnails/\",\"rows\":["
+        for (k, row) in rows.enumerated() {
+            let slash = row.image.lastIndex(of: "/")
+            let dir = slash.map { String(row.image[..<$0]) } ?? ""
+            let name = slash.map { String(row.image[row.image.index(after: $0)...]) } ?? row.image
+            let d = dirs[dir] ?? { dirs[dir] = dirList.count; dirList.append(dir); return dirList.count - 1 }()
+            var t: Int?
+            if let type = row.defectType {
+                t = types[type] ?? { types[type] = typeList.count; typeList.append(type); return typeList.count - 1 }()
+            }
+            let stem = ResultWriter.withoutExtension(row.image)
+            func path(_ p: String?, _ prefix: String) -> String {
+                guard let p else { return "null" }
+                return p == prefix + stem + ".png" ? "1" : json(p)
+            }
+            var cells = [String(d), json(name), number(row.score), row.label.map(String.init) ?? "null",
+                         row.predLabel.map(String.init) ?? "null", number(row.normalizedScore), t.map(String.init) ?? "null",
+                         path(row.picture, "pictures/"), path(row.thumbnail, "thumbnails/"), row.error.map(json) ?? "null"]
+            while cells.count > 2 && cells.last == "null" { cells.removeLast() }
+            out += (k == 0 ? "[" : ",[") + cells.joined(separator: ",") + "]"
+        }
+        out += "],\"dirs\":[" + dirList.map(json).joined(separator: ",") + "],\"types\":[" + typeList.map(json).joined(separator: ",") + "]}"
+        return out
+    }
+
+    /// Six significant digits: enough to rank and read, short in the page.
+    private static func number(_ v: Float?) -> String {
+        guard let v, v.isFinite else { return "null" }
+        return String(format: "%.6g", Double(v))
+    }
+
+    private static func num(_ v: Float) -> String { String(format: "%.6g", Double(v)) }
+
+    /// A JSON string that is also safe inside a <script> element ("<" escaped).
+    static func json(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "<": out += "\\u003c"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func esc(_ text: String) -> String { SVGChart.escape(text) }
+}

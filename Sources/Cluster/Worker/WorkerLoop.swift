@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import Protocol
+import WinCLIP
+
+/// A worker's I/O: a DEALER socket to the coordinator and an inproc PAIR to its compute
+/// thread, both owned by the thread that calls `run`. It blocks on the two sockets, hands
+/// what arrives to `WorkerMachine` and performs the actions it returns; the compute thread
+/// owns the `UnitExecutor` and answers each message it is given.
+public struct WorkerLoop: Sendable {
+    public let context: ZMQContext
+    public let endpoint: String
+    public let ready: Ready
+    public let settings: WorkerSettings
+    public let model: CLIPModel
+    public let gemm: MatMulBackend
+    public let logger: Logger
+
+    public init(context: ZMQContext, endpoint: String, ready: Ready, settings: WorkerSettings = WorkerSettings(),
+                model: CLIPModel, gemm: MatMulBackend, logger: Logger) {
+        self.context = context
+        self.endpoint = endpoint
+        self.ready = ready
+        self.settings = settings
+        self.model = model
+        self.gemm = gemm
+        self.logger = logger
+    }
+
+    /// Serves until `stop` is requested; then finishes the unit in hand, sends BYE and returns.
+    public func run(stop: StopSignal) throws {
+        let computeEndpoint = "inproc://winclip-compute-\(UUID().uuidString)"
+        let compute = try ZMQSocket(context, .pair)
+        defer { compute.close() }
+        try compute.bind(computeEndpoint)
+        let computeDone = DispatchSemaphore(value: 0)
+        let (context, model, gemm, logger, name) = (self.context, self.model, self.gemm, self.logger, ready.name)
+        Thread.detachNewThread {
+            defer { computeDone.signal() }
+            do {
+                try ComputeThread.serve(context: context, endpoint: computeEndpoint, model: model, gemm: gemm)
+            } catch {
+                logger.error("worker \(name): compute thread: \(error)")
+            }
+        }
+        defer {
+            _ = try? compute.send([Data()])  // an empty frame asks the compute thread to stop
+            computeDone.wait()
+        }
+
+        var socket = try connect()
+        defer { socket.close() }
+        var machine = WorkerMachine(ready: ready, settings: settings)
+        logger.info("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
+        var stopSent = false
+        var actions = machine.connected(at: monotonicSeconds())
+        let wait = max(1, Int(settings.heartbeatInterval * 500))
+        while true {
+            for action in actions {
+                switch action {
+                case .send(let message):
+                    do { try socket.send(message.frames, dontWait: true) } catch {
+                        logger.debug("worker \(ready.name): cannot send \(message.type): \(error)")
+                    }
+                case .compute(let message):
+                    try compute.send(message.frames)
+                case .reconnect:
+                    socket.close()
+                    socket = try connect()
+                case .exit:
+                    return
+                case .log(let level, let text):
+                    logger.log(level: level, "\(text)")
+                }
+            }
+            actions = []
+            let readable = try ZMQSocket.poll([socket, compute], timeoutMs: wait)
+            let now = monotonicSeconds()
+            if readable[0], let frames = try socket.receive(timeoutMs: 0) {
+                actions += machine.received(frames, at: now)
+            }
+            if readable[1], let frames = try compute.receive(timeoutMs: 0) {
+                let reply = frames.count == 1 && frames[0].isEmpty ? nil : try? WireMessage(frames: frames)
+                actions += machine.computed(reply, at: now)
+            }
+            actions += machine.tick(at: now)
+            if stop.isRequested && !stopSent {
+                stopSent = true
+                actions += machine.stopRequested(at: now)
+            }
+        }
+    }
+
+    func connect() throws -> ZMQSocket {
+        let socket = try ZMQSocket(context, .dealer)
+        try socket.setMaxMessageSize(CoordinatorLoop.maxMessageBytes)
+        try socket.connect(endpoint)
+        return socket
+    }
+}
+
+/// The worker's compute thread: owns the executor (model, job contexts) and answers every
+/// UNIT with its RESULT and every CONTEXT with an empty frame, in order.
+enum ComputeThread {
+    static func serve(context: ZMQContext, endpoint: String, model: CLIPModel, gemm: MatMulBackend) throws {
+        let socket = try ZMQSocket(context, .pair)
+        defer { socket.close() }
+        try socket.connect(endpoint)
+        var executor = try UnitExecutor(model: model, gemm: gemm)
+        while let frames = try socket.receive() {
+            if frames.count == 1 && frames[0].isEmpty { return }
+            guard let message = try? WireMessage(frames: frames), let reply = executor.handle(message) else {
+                try socket.send([Data()])
+                continue
+            }
+            try socket.send(reply.frames)
+        }
+    }
+}
