@@ -168,7 +168,7 @@ extension WinCLIPCoord {
                 o.decode = ImageDecodeOptions(limits: ImageLimits(maxFileBytes: maxImageBytes, maxPixels: maxImagePixels), sixteenBit: sixteenBit)
                 o.config = try cluster.load()
                 model.apply(to: &o.config)
-                job.apply(to: &o.config.winclip)
+                try job.apply(to: &o.config.winclip)
                 o.embedded = cluster.config == nil && cluster.endpoint == nil
                 o.kShot = kShot
                 o.referenceDir = referenceDir

@@ -72,9 +72,13 @@ public struct JobFlags: ParsableArguments {
     @Option(help: "fp32 (default) or bf16 (oneDNN bf16 linear layers, on CPUs with AVX512_BF16 or AMX).")
     public var precision: Precision?
 
+    @Option(help: "Prompt ensemble file (YAML or JSON: normal_states, anomalous_states, templates, with {} for the class name and the state; default: anomalib's).")
+    public var prompts: String?
+
     public init() {}
 
-    public func apply(to options: inout JobOptions) {
+    public func apply(to options: inout JobOptions) throws {
+        if let prompts { options.prompts = try PromptFile.load(path: prompts) }
         if let className { options.className = className }
         if let scales { options.scales = scales }
         if let windowAttention { options.windowAttention = windowAttention }

@@ -115,8 +115,10 @@ struct CoordinatorJob {
 
     var fewShot: Bool { request.referenceCount > 0 }
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }
-    /// Text embeddings depend on the model and the class name only.
-    var textKey: String { "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")" }
+    /// Text embeddings depend on the model, the class name and the prompts only.
+    var textKey: String {
+        "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")\u{0}\(request.options.prompts.map { "\($0)" } ?? "anomalib")"
+    }
 
     mutating func move(to next: JobPhase) {
         precondition(phase.canMove(to: next), "job \(id): no transition from \(phase) to \(next)")
