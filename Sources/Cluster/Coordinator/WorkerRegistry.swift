@@ -17,6 +17,13 @@ struct WorkerRecord {
     var inFlight: [UnitRef] = []
     /// Jobs whose CONTEXT it has.
     var contexts: Set<JobID> = []
+    /// Who the transport says it is, and how clients see it named (CoordinatorMachine+Admission).
+    var identity: PeerIdentity = .anyone
+    var publicName = ""
+
+    /// Who stands behind it: its key, or (unauthenticated) its connection. Two copies of a
+    /// verified setup never go to one principal.
+    var principal: String { identity.principal ?? "peer:" + peer.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// The connected workers, by routing id.

@@ -45,6 +45,10 @@ public struct SubmitClient: Sendable {
     public let endpoint: String
     public let logger: Logger
     public var settings = SubmitSettings()
+    /// How to authenticate to the coordinator (docs/security.md).
+    public var security = PeerSecurity.none
+    /// Largest frame accepted from the coordinator (`FrameLimit`).
+    public var maxFrameBytes: Int64 = CoordinatorLoop.maxMessageBytes
 
     public init(context: ZMQContext, endpoint: String, logger: Logger) {
         self.context = context
@@ -55,7 +59,11 @@ public struct SubmitClient: Sendable {
     public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
         let socket = try ZMQSocket(context, .dealer)
         defer { socket.close() }
-        try socket.setMaxMessageSize(CoordinatorLoop.maxMessageBytes)
+        try socket.setMaxMessageSize(maxFrameBytes)
+        try security.apply(to: socket)
+        var watch: HandshakeWatch?
+        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .client) }
+        defer { watch = nil }  // its monitor socket closes before the context can go
         try socket.connect(endpoint)
         let request = SubmitRequest(options: job.options, referenceCount: job.references.count, imageCount: job.items.count,
                                     wantMaps: job.wantsMaps, fingerprint: job.fingerprint)
@@ -96,6 +104,7 @@ public struct SubmitClient: Sendable {
             if let frames = try socket.receive(timeoutMs: wait) {
                 actions += machine.received(frames, at: monotonicSeconds())
             }
+            if let failure = watch?.failure() { throw SubmitError(failure) }
             actions += machine.tick(at: monotonicSeconds())
             if stop.isRequested && !stopSent {
                 stopSent = true

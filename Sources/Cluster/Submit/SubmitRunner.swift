@@ -222,7 +222,14 @@ final class JobTarget: Sendable {
                 gridSize = nil
             }
             cluster = nil
-            client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
+            let endpoint = o.config.coordinator.endpoint
+            if let warning = try o.config.security.checkEndpoint(endpoint) { logger.warning("\(warning)") }
+            var remote = SubmitClient(context: ZMQContext(), endpoint: endpoint, logger: logger)
+            remote.security = try o.config.security.peerSecurity()
+            let maxReferences = o.config.security.maxReferences
+            remote.maxFrameBytes = (try? ModelConfig.load(model.config)).map { FrameLimit.bytes(for: $0, maxReferences: maxReferences) }
+                ?? FrameLimit.bytesForLargestBuiltIn(maxReferences: maxReferences)
+            client = remote
         }
     }
 
