@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "WinCLIP",
+                "WinCLIP", "Cluster", "Protocol",  // Cluster: the curve-handshake benchmark
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -28,7 +28,7 @@ public enum PeerSecurity: Sendable, Equatable {
     case none
     case curve(serverKey: CurveKey, keys: CurveKeyPair)
 
-    func apply(to socket: ZMQSocket) throws {
+    public func apply(to socket: ZMQSocket) throws {
         guard case .curve(let server, let keys) = self else { return }
         try requireCurve()
         try socket.setBytes(ZMQ_CURVE_SERVERKEY, server.bytes)
