@@ -214,7 +214,7 @@ final class SecurityProcessTests: XCTestCase {
     func testBareRouterAbortsWhenAPeerClaimsTheNextRoutingID() throws {
         let dir = try temporaryOutputFolder(self)
         let log = dir.appendingPathComponent("child.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = ["ClusterTests.SecurityProcessTests/testChildBareRouterAbort"]

@@ -14,12 +14,15 @@ struct AdmissionState {
 /// acting for another or exhausting the coordinator (docs/security.md).
 extension CoordinatorMachine {
     /// The role a message type needs: READY and RESULT come from workers; SUBMIT, IMAGE and
-    /// CANCEL from clients; HEARTBEAT and BYE from either.
+    /// CANCEL from clients; HEARTBEAT and BYE from either. No `default`: a new message type
+    /// must be given its role here.
     static func role(needed type: MessageType) -> PeerRole? {
         switch type {
         case .ready, .result: return .worker
         case .submit, .image, .cancel: return .client
-        default: return nil
+        case .heartbeat, .bye: return nil
+        // What only the coordinator sends: ignored when it arrives, from anyone.
+        case .unit, .context, .accepted, .refused, .imageResult, .jobDone, .status: return nil
         }
     }
 

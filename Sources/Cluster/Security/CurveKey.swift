@@ -28,7 +28,12 @@ public struct CurveKey: Hashable, Sendable, CustomStringConvertible {
     public var z85: String {
         var out = [CChar](repeating: 0, count: 41)
         _ = bytes.withUnsafeBytes { zmq_z85_encode(&out, $0.bindMemory(to: UInt8.self).baseAddress, 32) }
-        return String(cString: out)
+        return Self.text(out)
+    }
+
+    /// A Z85 buffer of libzmq (40 characters and a NUL) as text.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What logs and `keygen` show to tell keys apart: SHA-256 of the key's 32 bytes, its
@@ -51,7 +56,7 @@ public struct CurveKeyPair: Sendable, Equatable {
         guard zmq_has("curve") != 0 else { throw CurveKey.KeyError("this libzmq was built without CURVE (libsodium)") }
         var publicText = [CChar](repeating: 0, count: 41), secretText = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&publicText, &secretText) == 0 else { throw CurveKey.KeyError("zmq_curve_keypair failed") }
-        return try CurveKeyPair(publicKey: CurveKey(z85: String(cString: publicText)), secretKey: CurveKey(z85: String(cString: secretText)))
+        return try CurveKeyPair(publicKey: CurveKey(z85: CurveKey.text(publicText)), secretKey: CurveKey(z85: CurveKey.text(secretText)))
     }
 
     /// A pair whose public key is checked against the one derived from the secret key.
@@ -66,6 +71,6 @@ public struct CurveKeyPair: Sendable, Equatable {
     static func derivePublic(from secret: CurveKey) throws(CurveKey.KeyError) -> CurveKey {
         var publicText = [CChar](repeating: 0, count: 41)
         guard zmq_curve_public(&publicText, secret.z85) == 0 else { throw CurveKey.KeyError("cannot derive a public key (libzmq without CURVE?)") }
-        return try CurveKey(z85: String(cString: publicText))
+        return try CurveKey(z85: CurveKey.text(publicText))
     }
 }
