@@ -21,12 +21,17 @@ public struct ClusterFlags: ParsableArguments {
     @Option(help: "Coordinator endpoint, overriding coordinator.endpoint (e.g. tcp://10.0.0.5:5555).")
     public var endpoint: String?
 
+    @Option(help: "security.mode curve: this worker's or client's secret key (NAME.key_secret), overriding security.secret_key.")
+    public var secretKey: String?
+
     public init() {}
 
-    /// The file's configuration (every default without --config) with --endpoint applied.
+    /// The file's configuration (every default without --config) with --endpoint and
+    /// --secret-key applied.
     public func load() throws -> ClusterConfig {
         var c = try config.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
         if let endpoint { c.coordinator.endpoint = endpoint }
+        if let secretKey { c.security.secretKey = secretKey }
         return c
     }
 }

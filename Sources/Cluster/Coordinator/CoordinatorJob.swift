@@ -105,6 +105,15 @@ struct CoordinatorJob {
     /// Since when no live worker of the job's model is connected (nil: one is).
     var withoutWorkersSince: Double?
 
+    // Security (CoordinatorMachine+Admission.swift, SetupVerification.swift).
+    /// The identity that submitted it (per-client limits, revocation).
+    var owner: PeerIdentity = .anyone
+    /// Images the client may have unanswered (ACCEPTED's credit): more are refused.
+    var credit = 0
+    /// Setup computed on two workers that must agree.
+    var verifySetup = false
+    var setupChecks: [UnitKind: SetupCheck] = [:]
+
     init(id: JobID, client: PeerID, request: SubmitRequest, now: Double) {
         self.id = id
         self.client = client

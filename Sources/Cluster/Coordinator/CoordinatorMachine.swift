@@ -25,6 +25,14 @@ public struct CoordinatorSettings: Sendable, Equatable {
     var deadlines = UnitDeadlines.Settings()
     /// Missed deadlines after which a worker gets no more work.
     public var missedDeadlinesToQuarantine = 3
+    // Security (CoordinatorMachine+Admission.swift, SetupVerification.swift).
+    /// Compute setup embeddings on two workers and use them only when they agree.
+    public var verifySetup = SetupVerificationPolicy.auto
+    /// Name workers to clients by their self-declared host:pid (else key name or opaque id).
+    public var revealWorkerHosts = false
+    public var maxJobsPerClient = 4
+    /// Reference images per job (bounds the largest frame, `FrameLimit`).
+    public var maxReferences = 16
     public init() {}
 
     /// Deadline = factor x the running median compute time of the unit's kind, at least `floor`
@@ -60,6 +68,8 @@ public struct CoordinatorMachine: Sendable {
     /// Text and reference embeddings of earlier jobs, per model fingerprint.
     var setupCache = SetupCache()
     var unitDeadlines: UnitDeadlines
+    /// Role refusals logged, opaque worker names (CoordinatorMachine+Admission.swift).
+    var admission = AdmissionState()
     private var actions: [CoordinatorAction] = []
 
     /// `firstJobID` seeds the job ids (a restarted coordinator should not reuse the last one's).
@@ -71,20 +81,22 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Events
 
-    /// A message from a peer (its routing id and the frames after it).
-    public mutating func receive(_ frames: [Data], from peer: PeerID, at now: Double) -> [CoordinatorAction] {
+    /// A message from a peer (its routing id and the frames after it), with the identity the
+    /// transport authenticated (`.anyone` without authentication).
+    public mutating func receive(_ frames: [Data], from peer: PeerID, as identity: PeerIdentity = .anyone, at now: Double) -> [CoordinatorAction] {
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
             log(.warning, "dropped a malformed message from peer \(peer.hexPrefix): \(error)")
             return takeActions()
         }
+        guard admit(message.type, from: peer, as: identity) else { return takeActions() }
         do {
             switch message.type {
-            case .ready: workerReady(peer, try message.decode(Ready.self), at: now)
+            case .ready: workerReady(peer, try message.decode(Ready.self), as: identity, at: now)
             case .heartbeat: heartbeat(from: peer, message, at: now)
             case .result: try unitResult(peer, message, at: now)
             case .bye: workerLeft(peer, reason: "said goodbye")
-            case .submit: submit(peer, try message.decode(SubmitRequest.self), at: now)
+            case .submit: submit(peer, try message.decode(SubmitRequest.self), as: identity, at: now)
             case .image: try image(peer, message, at: now)
             case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
             default: log(.warning, "unexpected \(message.type) from peer \(peer.hexPrefix)")
@@ -112,6 +124,7 @@ public struct CoordinatorMachine: Sendable {
         }
         checkDeadlines(at: now)
         noteForeignWorkers()
+        relaxSetupChecks(at: now)
         dispatch(at: now)
         if now - lastHeartbeat >= settings.heartbeatInterval {
             lastHeartbeat = now
@@ -141,12 +154,13 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Workers
 
-    mutating func workerReady(_ peer: PeerID, _ info: Ready, at now: Double) {
+    mutating func workerReady(_ peer: PeerID, _ info: Ready, as identity: PeerIdentity = .anyone, at now: Double) {
+        let name = workers[peer]?.publicName ?? publicName(for: info, identity: identity)
         if workers[peer] != nil {
             requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
         }
-        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now)
-        log(.info, "worker \(info.name) joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
+        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: name)
+        log(.info, "worker \(name)\(name == info.name ? "" : " [\(info.name)]") joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
         send(peer, WireMessage(type: .heartbeat))
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
     }
@@ -236,11 +250,12 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Jobs
 
-    mutating func submit(_ peer: PeerID, _ request: SubmitRequest, at now: Double) {
+    mutating func submit(_ peer: PeerID, _ request: SubmitRequest, as identity: PeerIdentity = .anyone, at now: Double) {
         do {
             try request.options.validate(referenceCount: request.referenceCount)
             guard request.imageCount >= 0 else { throw OptionsError("a negative image count") }
             guard request.options.className != nil else { throw OptionsError("the job names no class") }
+            if let limit = submitLimitRefusal(request, from: peer, as: identity) { throw OptionsError(limit) }
         } catch {
             send(peer, WireMessage(.refused, Refused(reason: "\(error)")))
             return
@@ -248,6 +263,7 @@ public struct CoordinatorMachine: Sendable {
         nextJob += 1
         let id = nextJob
         jobs[id] = CoordinatorJob(id: id, client: peer, request: request, now: now)
+        jobs[id]!.owner = identity
         jobOrder.append(id)
         let o = request.options
         log(.info, "job \(id): \(request.imageCount) image(s), class '\(o.className ?? "")', \(request.referenceCount)-shot, scales \(o.scales), \(o.windowAttention.rawValue) attention, \(o.task.rawValue)")
@@ -289,6 +305,7 @@ public struct CoordinatorMachine: Sendable {
         }
         let live = workers.with(fingerprint: fingerprint).count
         let credit = max(4, settings.imagesInFlightPerWorker * live)
+        job.credit = credit
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
                                                          model: sample.info.model, credit: credit)))
         log(.info, "job \(id) accepted on model \(sample.info.model) [\(fingerprint)], \(live) worker(s), \(job.model!.plan.units.count) units per image")
@@ -317,6 +334,9 @@ public struct CoordinatorMachine: Sendable {
             guard item.index >= 0, item.index < job.request.imageCount, job.images[item.index] == nil, job.waitingImages[item.index] == nil else {
                 throw ProtocolError("image index \(item.index) out of range or repeated for job \(job.id)")
             }
+            guard item.skipped || job.images.count + job.waitingImages.count < job.credit else {
+                throw ProtocolError("IMAGE \(item.index) of job \(job.id) exceeds the credit of \(job.credit) unanswered images")
+            }
             if item.skipped {
                 // The client could not decode it and wrote its error row itself.
                 jobs[item.job]!.answered += 1
@@ -341,24 +361,26 @@ public struct CoordinatorMachine: Sendable {
     mutating func startSetup(_ id: JobID, at now: Double) {
         guard var job = jobs[id] else { return }
         job.move(to: .setup)
-        if let cached = setupCache.text(job.textKey) {
+        job.verifySetup = verifiesSetup(fingerprint: job.model!.fingerprint)
+        if let cached = setupCache.text(job.textKey, verified: job.verifySetup) {
             job.text = cached
             log(.info, "job \(id): text embeddings of '\(job.request.options.className ?? "")' from cache")
         } else {
-            job.pending.append(job.makeUnit(.text, blobs: []))
+            queueSetup(.text, blobs: [], job: &job)
         }
         if job.fewShot {
             let blobs = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
             job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: blobs)
-            if let cached = setupCache.references(job.referenceKey) {
+            if let cached = setupCache.references(job.referenceKey, verified: job.verifySetup) {
                 job.references = cached
                 log(.info, "job \(id): reference embeddings from cache")
             } else {
-                job.pending.append(job.makeUnit(.references, blobs: blobs))
+                queueSetup(.references, blobs: blobs, job: &job)
             }
             job.referencePixels.removeAll()
         }
         jobs[id] = job
+        noteSetupVerification(id)
         setupFinished(id, at: now)
     }
 
@@ -386,7 +408,7 @@ public struct CoordinatorMachine: Sendable {
             // Which unit it answers is unreadable; a worker answers its units in order, so it
             // is the oldest one it holds. It fails (and frees the worker) instead of hanging.
             guard let oldest = worker.inFlight.first else { workers[peer] = worker; throw error }
-            result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(worker.info.name): \(error)")
+            result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(worker.publicName): \(error)")
         }
         worker.finished(UnitRef(job: result.job, unit: result.unit), at: now)
         workers[peer] = worker
@@ -397,33 +419,48 @@ public struct CoordinatorMachine: Sendable {
         }
         jobs[result.job]!.inFlight[result.unit] = nil
         jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
-        jobs[result.job]!.workersUsed.insert(worker.info.name)
+        jobs[result.job]!.workersUsed.insert(worker.publicName)
         let spec = entry.task.spec
         if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
         if let error = result.error {
-            log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.info.name): \(error)")
+            log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.publicName) [\(worker.info.name)]: \(error)")
         }
         switch spec.kind {
         case .text, .references:
-            setupResult(spec, result, message, worker: worker.info.name, at: now)
+            setupResult(spec, result, message, worker: worker, at: now)
         case .full, .windows:
-            imageUnitResult(spec, entry.task, result, message, worker: worker.info.name, at: now)
+            imageUnitResult(spec, entry.task, result, message, worker: worker.publicName, at: now)
         }
     }
 
-    mutating func setupResult(_ spec: UnitSpec, _ result: UnitResult, _ message: WireMessage, worker: String, at now: Double) {
+    mutating func setupResult(_ spec: UnitSpec, _ result: UnitResult, _ message: WireMessage, worker record: WorkerRecord, at now: Double) {
         let id = spec.job
+        let worker = record.publicName
         if let error = result.error {
             finish(id, .failed, error: "\(spec.kind) embeddings failed on worker \(worker): \(error)", at: now)
             return
         }
+        let producers: [SetupAnswer]
+        switch recordSetup(spec.kind, of: id, blobs: message.blobs, from: record) {
+        case .waiting: return
+        case .disagreed(let reason): finish(id, .failed, error: reason, at: now); return
+        case .agreed(let answers): producers = answers
+        }
+        setupAgreed(spec.kind, of: id, message, producers: producers, at: now)
+    }
+
+    /// A job's text or reference embeddings, from one worker or agreed by two: checked, kept
+    /// for the job and cached with the workers that produced them.
+    mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ message: WireMessage, producers: [SetupAnswer], at now: Double) {
+        let worker = producers.map(\.worker).joined(separator: " and ")
+        let provenance = SetupProvenance(producers: producers)
         do {
-            if spec.kind == .text {
+            if kind == .text {
                 let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
                 guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
                 let text = TextEmbeddings(normal: normal, anomalous: anomalous)
                 jobs[id]!.text = text
-                setupCache.store(text: text, key: jobs[id]!.textKey)
+                setupCache.store(text: text, key: jobs[id]!.textKey, provenance: provenance)
             } else {
                 let scales = jobs[id]!.request.options.scales.count
                 guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
@@ -431,10 +468,10 @@ public struct CoordinatorMachine: Sendable {
                                                windows: try (1..<message.blobs.count).map { try message.floats($0) })
                 guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
                 jobs[id]!.references = refs
-                setupCache.store(references: refs, key: jobs[id]!.referenceKey)
+                setupCache.store(references: refs, key: jobs[id]!.referenceKey, provenance: provenance)
             }
         } catch {
-            finish(id, .failed, error: "malformed \(spec.kind) result from worker \(worker): \(error)", at: now)
+            finish(id, .failed, error: "malformed \(kind) result from worker \(worker): \(error)", at: now)
             return
         }
         setupFinished(id, at: now)
@@ -519,7 +556,7 @@ public struct CoordinatorMachine: Sendable {
             guard let job = jobs[id], let model = job.model else { continue }
             for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
                 jobs[id]!.notedWorkers.insert(w.peer)
-                let note = "worker \(w.info.name) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
+                let note = "worker \(w.publicName) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
                 log(.warning, note)
                 send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
             }
@@ -535,13 +572,9 @@ public struct CoordinatorMachine: Sendable {
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
                 guard let job = jobs[id], job.phase == .setup || job.phase == .scoring, let model = job.model else { continue }
-                while let task = jobs[id]!.pending.first,
-                      let i = available.firstIndex(where: { peer in
-                          workers[peer]!.info.fingerprint == model.fingerprint
-                              && !(jobs[id]!.inFlight[task.spec.unit]?.holders.contains(peer) ?? false)  // never twice to one worker
-                      }) {
+                while let (t, i) = placement(of: id, among: available, fingerprint: model.fingerprint) {
                     let peer = available.remove(at: i)
-                    jobs[id]!.pending.removeFirst()
+                    let task = jobs[id]!.pending.remove(at: t)
                     let kind = task.spec.kind
                     if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
                         send(peer, context)
