@@ -62,6 +62,7 @@ let package = Package(
                 "WinCLIP", "Protocol", "Options", "Hub", "CLibZMQ", "Yams", "CPNGWrite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),  // key fingerprints (SHA-256)
             ]
         ),
         .executableTarget(
@@ -83,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "WinCLIP", "Options",
+                "WinCLIP", "Options", "Cluster", "Protocol",  // Cluster: the curve-handshake benchmark
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

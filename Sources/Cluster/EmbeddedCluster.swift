@@ -19,6 +19,9 @@ public final class EmbeddedCluster: Sendable {
         endpoint = "inproc://winclip-\(UUID().uuidString)"
         var settings = CoordinatorSettings()
         settings.clientExpiry = 3600  // the client is this process
+        // Its workers are this process's threads: nothing to verify or hide.
+        settings.verifySetup = .never
+        settings.revealWorkerHosts = true
         let coordinator = CoordinatorLoop(context: context, endpoint: endpoint, settings: settings, logger: logger)
         // inproc: the coordinator must bind before anyone connects; wait for it.
         let bound = DispatchSemaphore(value: 0)

@@ -9,7 +9,7 @@ struct WinCLIPCoord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winclip-coord",
         abstract: "WinCLIP anomaly detection on image archives, on one machine or a ZeroMQ cluster.",
-        subcommands: [Submit.self, Serve.self, FetchWeights.self])
+        subcommands: [Submit.self, Serve.self, FetchWeights.self, Keygen.self])
 }
 
 /// Logs to stderr: `quietLevel` normally (notice for submit: problems only; info for serve:
@@ -168,7 +168,7 @@ extension WinCLIPCoord {
                 o.decode = ImageDecodeOptions(limits: ImageLimits(maxFileBytes: maxImageBytes, maxPixels: maxImagePixels), sixteenBit: sixteenBit)
                 o.config = try cluster.load()
                 model.apply(to: &o.config)
-                job.apply(to: &o.config.winclip)
+                try job.apply(to: &o.config.winclip)
                 o.embedded = cluster.config == nil && cluster.endpoint == nil
                 o.kShot = kShot
                 o.referenceDir = referenceDir
@@ -188,7 +188,7 @@ extension WinCLIPCoord {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a long-lived coordinator that takes submits and spreads them over its workers.",
-            discussion: "Binds coordinator.endpoint of the cluster config (or --endpoint). Workers (`winclip-worker --config FILE`) and submits (`winclip-coord submit DATASET --config FILE`) connect to it. Stops on SIGINT or SIGTERM, telling clients and workers first.")
+            discussion: "Binds coordinator.endpoint of the cluster config (or --endpoint). Workers (`winclip-worker --config FILE`) and submits (`winclip-coord submit DATASET --config FILE`) connect to it. Stops on SIGINT or SIGTERM, telling clients and workers first. With security.mode curve only the keys of authorized_workers and authorized_clients may connect; SIGHUP re-reads those folders (docs/security.md). With mode none it refuses to bind an address other machines can reach unless security.allow_insecure is set.")
 
         @OptionGroup var cluster: ClusterFlags
 
@@ -200,7 +200,9 @@ extension WinCLIPCoord {
             try reportingErrors {
                 let stop = StopSignal()
                 stop.installProcessHandlers()
-                try ServeProcess.run(config: try cluster.load(), logger: logger, stop: stop)
+                let reload = ReloadSignal()
+                reload.installProcessHandler()
+                try ServeProcess.run(config: try cluster.load(), logger: logger, stop: stop, reload: reload)
             }
         }
     }

@@ -11,6 +11,8 @@ public struct JobOptions: Codable, Hashable, Sendable {
     public var precision: Precision
     /// Zero-shot segmentation: maps only for images whose score is at least this (nil: all).
     public var segmentAbove: Float?
+    /// The prompt ensemble (nil: anomalib's).
+    public var prompts: PromptSet?
 
     public static let defaultScales = [2, 3]
     /// anomalib's default class name when the dataset names no category.
@@ -18,17 +20,18 @@ public struct JobOptions: Codable, Hashable, Sendable {
 
     public init(className: String? = nil, scales: [Int] = JobOptions.defaultScales,
                 windowAttention: WindowAttention = .default, task: ScoringTask = .segmentation,
-                precision: Precision = .fp32, segmentAbove: Float? = nil) {
+                precision: Precision = .fp32, segmentAbove: Float? = nil, prompts: PromptSet? = nil) {
         self.className = className
         self.scales = scales
         self.windowAttention = windowAttention
         self.task = task
         self.precision = precision
         self.segmentAbove = segmentAbove
+        self.prompts = prompts
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case className = "class_name", scales, windowAttention = "window_attention", task, precision, segmentAbove = "segment_above"
+        case className = "class_name", scales, windowAttention = "window_attention", task, precision, segmentAbove = "segment_above", prompts
     }
 
     /// Every key optional (defaults above); unknown keys are errors.
@@ -42,6 +45,7 @@ public struct JobOptions: Codable, Hashable, Sendable {
         task = try c.decodeIfPresent(ScoringTask.self, forKey: .task) ?? d.task
         precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? d.precision
         segmentAbove = try c.decodeIfPresent(Float.self, forKey: .segmentAbove)
+        prompts = try c.decodeIfPresent(PromptSet.self, forKey: .prompts)
     }
 
     /// The checks that need no model: called by the CLI before any work and by the
@@ -60,6 +64,9 @@ public struct JobOptions: Codable, Hashable, Sendable {
             if !above.isFinite { problems.append("--segment-above must be a finite score") }
             if referenceCount > 0 { problems.append("--segment-above is zero-shot only: a few-shot image score needs the windows of every image") }
             if task == .classification { problems.append("--segment-above makes maps, so it needs --task segmentation") }
+        }
+        if let prompts {
+            do { try prompts.validate() } catch { problems.append(error.description) }
         }
         if precision == .bf16 { problems.append("precision bf16 is not available in this build (fp32 only)") }
         if !problems.isEmpty { throw OptionsError(problems.joined(separator: "; ")) }

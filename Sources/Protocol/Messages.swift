@@ -41,8 +41,6 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     }
 }
 
-public struct Empty: Codable, Sendable, Equatable { public init() {} }
-
 /// READY: what a worker serves.
 public struct Ready: Codable, Sendable, Equatable {
     public var fingerprint: String

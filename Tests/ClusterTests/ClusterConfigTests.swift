@@ -38,8 +38,17 @@ final class ClusterConfigTests: XCTestCase {
           task: classification
         worker:
           threads: 2
+        security:
+          mode: curve
+          coordinator_public_key: keys/coordinator.key
+          secret_key: keys/worker.key_secret
+          authorized_workers: keys/workers
         """)
         XCTAssertEqual(c.coordinator.endpoint, "tcp://10.0.0.5:6000")
+        XCTAssertEqual(c.security.mode, .curve)
+        XCTAssertEqual(c.security.coordinatorPublicKey, "/etc/winclip/keys/coordinator.key")
+        XCTAssertEqual(c.security.secretKey, "/etc/winclip/keys/worker.key_secret")
+        XCTAssertEqual(c.security.authorizedWorkers, "/etc/winclip/keys/workers")
         XCTAssertEqual(c.coordinator.heartbeatSeconds, 0.5)
         XCTAssertEqual(c.model.config, "/etc/winclip/models/tiny.json")
         XCTAssertEqual(c.model.weights, "/etc/winclip/w.safetensors")

@@ -17,7 +17,7 @@ final class WireTests: XCTestCase {
     }
 
     func testMalformedFramesAreErrors() {
-        let good = WireMessage(.heartbeat, Empty()).frames
+        let good = WireMessage(type: .heartbeat).frames
         var wrongVersion = good
         wrongVersion[0][4] = 9
         var unknownType = good

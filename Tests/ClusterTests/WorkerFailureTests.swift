@@ -18,6 +18,7 @@ final class WorkerFailureTests: XCTestCase {
         var settings = CoordinatorSettings()
         settings.heartbeatInterval = 0.1
         settings.workerExpiry = 1.0
+        settings.revealWorkerHosts = true  // workers named as they announce themselves
         let coordinator = BackgroundCoordinator(context: context, endpoint: "inproc://dead-worker-test", settings: settings)
         defer { coordinator.stop() }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Options
 import XCTest
 @testable import WinCLIP
 
@@ -32,7 +33,9 @@ final class FullSizeParityTests: XCTestCase {
     }
 }
 
-/// anomalib's WinClipModel on the full-size random-weight export, zero-shot and 2-shot.
+/// anomalib's WinClipModel on the full-size random-weight export, zero-shot and 2-shot, in each
+/// window-attention mode whose fixture exists (`.winclip.safetensors` from open_clip 2.24.0,
+/// `.winclip-cross.safetensors` from open_clip 3.3.0), through the product's unit plan.
 final class FullSizeWinCLIPParityTests: XCTestCase {
     func testFullSizeWinCLIP() throws {
         guard let dir = ProcessInfo.processInfo.environment["WINCLIP_FULLSIZE_DIR"] else {
@@ -40,26 +43,34 @@ final class FullSizeWinCLIPParityTests: XCTestCase {
         }
         let config = try ModelConfig.load("ViT-B-16-plus-240")
         let model = try CLIPModel(config: config, weightsPath: "\(dir)/ViT-B-16-plus-240.safetensors")
-        let expected = try SafeTensorsFile(path: "\(dir)/ViT-B-16-plus-240.winclip.safetensors")
-        let scorer = try WinCLIPScorer(model: model)
         let gemm = Fixtures.backend
-        let t0 = Date()
-        let text = try scorer.textEmbeddings(className: expected.metadata["class_name"]!, gemm: gemm)
-        print("text setup (231 prompts, full-size, 1 BLAS thread): \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; anomalib: \(expected.metadata["anomalib_text_setup_seconds"] ?? "?") s")
-        assertClose(text.normal + text.anomalous, try expected.floats("text_embeddings"), tolerance: 1e-5, "full-size text embeddings")
-        let s = 240, n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
-        let pixels = try expected.floats("pixels")
-        let refs = scorer.referenceEmbeddings(pixels: try expected.floats("ref_pixels"), count: k, gemm: gemm)
-        var zs: [Float] = [], zm: [Float] = [], fs: [Float] = [], fm: [Float] = []
-        for i in 0..<n {
-            let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
-            let z = try scorer.score(pixels: image, context: ScoringContext(text: text, references: nil), gemm: gemm)
-            let f = try scorer.score(pixels: image, context: ScoringContext(text: text, references: refs), gemm: gemm)
-            zs.append(z.score); zm += z.map!; fs.append(f.score); fm += f.map!
+        var tested = 0
+        for mode in WindowAttention.allCases {
+            let name = mode == .default ? "ViT-B-16-plus-240.winclip.safetensors" : "ViT-B-16-plus-240.winclip-\(mode.rawValue).safetensors"
+            guard FileManager.default.fileExists(atPath: "\(dir)/\(name)") else { continue }
+            tested += 1
+            let expected = try SafeTensorsFile(path: "\(dir)/\(name)")
+            let scorer = try WinCLIPScorer(model: model, attention: mode)
+            let t0 = Date()
+            let text = try scorer.textEmbeddings(className: expected.metadata["class_name"]!, gemm: gemm)
+            print("text setup (231 prompts, full-size, 1 BLAS thread): \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; anomalib: \(expected.metadata["anomalib_text_setup_seconds"] ?? "?") s")
+            let label = "full-size [\(mode.rawValue), open_clip \(expected.metadata["open_clip_version"] ?? "?")]"
+            assertClose(text.normal + text.anomalous, try expected.floats("text_embeddings"), tolerance: 1e-5, "\(label) text embeddings")
+            let s = 240, n = expected.shape("pixels")![0], k = expected.shape("ref_pixels")![0]
+            let pixels = try expected.floats("pixels")
+            let refs = scorer.referenceEmbeddings(pixels: try expected.floats("ref_pixels"), count: k, gemm: gemm)
+            var zs: [Float] = [], zm: [Float] = [], fs: [Float] = [], fm: [Float] = []
+            for i in 0..<n {
+                let image = Array(pixels[(i * 3 * s * s)..<((i + 1) * 3 * s * s)])
+                let z = try scorer.score(pixels: image, context: ScoringContext(text: text, references: nil), gemm: gemm)
+                let f = try scorer.score(pixels: image, context: ScoringContext(text: text, references: refs), gemm: gemm)
+                zs.append(z.score); zm += z.map!; fs.append(f.score); fm += f.map!
+            }
+            assertClose(zs, try expected.floats("zero_scores"), tolerance: 1e-5, "\(label) zero-shot scores")
+            assertClose(zm, try expected.floats("zero_maps"), tolerance: 1e-5, "\(label) zero-shot maps")
+            assertClose(fs, try expected.floats("few_scores"), tolerance: 1e-5, "\(label) \(k)-shot scores")
+            assertClose(fm, try expected.floats("few_maps"), tolerance: 1e-5, "\(label) \(k)-shot maps")
         }
-        assertClose(zs, try expected.floats("zero_scores"), tolerance: 1e-5, "full-size zero-shot scores")
-        assertClose(zm, try expected.floats("zero_maps"), tolerance: 1e-5, "full-size zero-shot maps")
-        assertClose(fs, try expected.floats("few_scores"), tolerance: 1e-5, "full-size \(k)-shot scores")
-        assertClose(fm, try expected.floats("few_maps"), tolerance: 1e-5, "full-size \(k)-shot maps")
+        XCTAssertGreaterThan(tested, 0, "no WinCLIP fixture in \(dir)")
     }
 }

@@ -82,6 +82,14 @@ def round_to(model, dtype):
 
 
 @torch.no_grad()
+def run_transformer(visual, x):
+    """The vision transformer on [N, L, D]: open_clip >= 2.26.1 is batch-first; older
+    releases (2.24.0, anomalib's pin) take [L, N, D]."""
+    if getattr(visual.transformer, "batch_first", False):
+        return visual.transformer(x)
+    return visual.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+
+
 def expected(model, cfg, image_files):
     size = cfg["vision_cfg"]["image_size"]
     pixels = torch.stack([load_and_preprocess(f, size) for f in image_files])
@@ -101,7 +109,7 @@ def expected(model, cfg, image_files):
         rows = [0] + s
         x = before[0, rows].unsqueeze(0)
         x = visual.ln_pre(x)
-        x = visual.transformer(x)
+        x = run_transformer(visual, x)
         x = visual.ln_post(x)
         seq_embeddings.append((x[:, 0] @ visual.proj)[0])
         seq_rows += rows

@@ -21,12 +21,17 @@ public struct ClusterFlags: ParsableArguments {
     @Option(help: "Coordinator endpoint, overriding coordinator.endpoint (e.g. tcp://10.0.0.5:5555).")
     public var endpoint: String?
 
+    @Option(help: "security.mode curve: this worker's or client's secret key (NAME.key_secret), overriding security.secret_key.")
+    public var secretKey: String?
+
     public init() {}
 
-    /// The file's configuration (every default without --config) with --endpoint applied.
+    /// The file's configuration (every default without --config) with --endpoint and
+    /// --secret-key applied.
     public func load() throws -> ClusterConfig {
         var c = try config.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
         if let endpoint { c.coordinator.endpoint = endpoint }
+        if let secretKey { c.security.secretKey = secretKey }
         return c
     }
 }
@@ -72,9 +77,13 @@ public struct JobFlags: ParsableArguments {
     @Option(help: "fp32 (default) or bf16 (oneDNN bf16 linear layers, on CPUs with AVX512_BF16 or AMX).")
     public var precision: Precision?
 
+    @Option(help: "Prompt ensemble file (YAML or JSON: normal_states, anomalous_states, templates, with {} for the class name and the state; default: anomalib's).")
+    public var prompts: String?
+
     public init() {}
 
-    public func apply(to options: inout JobOptions) {
+    public func apply(to options: inout JobOptions) throws {
+        if let prompts { options.prompts = try PromptFile.load(path: prompts) }
         if let className { options.className = className }
         if let scales { options.scales = scales }
         if let windowAttention { options.windowAttention = windowAttention }

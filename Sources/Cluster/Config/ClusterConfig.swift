@@ -13,6 +13,8 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
     public var winclip = JobOptions()
     public var worker = WorkerSection()
     public var submit = SubmitSection()
+    /// CurveZMQ keys and roles, and per-peer limits (SecuritySection.swift, docs/security.md).
+    public var security = SecuritySection()
 
     public init() {}
 
@@ -106,7 +108,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case coordinator, model, winclip, worker, submit }
+    enum CodingKeys: String, CodingKey, CaseIterable { case coordinator, model, winclip, worker, submit, security }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -116,6 +118,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         winclip = try c.decodeIfPresent(JobOptions.self, forKey: .winclip) ?? winclip
         worker = try c.decodeIfPresent(WorkerSection.self, forKey: .worker) ?? worker
         submit = try c.decodeIfPresent(SubmitSection.self, forKey: .submit) ?? submit
+        security = try c.decodeIfPresent(SecuritySection.self, forKey: .security) ?? security
     }
 
     // MARK: - Loading
@@ -150,6 +153,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         // A JSON config path is relative to the YAML; a built-in name is kept as is.
         if config.model.config.hasSuffix(".json") { config.model.config = resolve(config.model.config) }
         config.model.weights = config.model.weights.map(resolve)
+        config.security.resolvePaths(resolve)
         try config.validate(source: source, root: root)
         return config
     }
@@ -180,6 +184,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         if !(submit.reconnectGraceSeconds >= 0) { try fail(["submit", "reconnect_grace_seconds"], "must not be negative") }
         if worker.threads < 1 { try fail(["worker", "threads"], "must be at least 1, not \(worker.threads)") }
         do { try winclip.validate(referenceCount: 0) } catch { try fail(["winclip"], "\(error)") }
+        if let p = security.problems(endpoint: c.endpoint).first { try fail(p.path, p.problem) }
     }
 
     /// A decoding error as a sentence naming the key path and its line.
@@ -206,6 +211,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
     static func describe(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
         case is Double.Type, is Float.Type: return "a number"
         case is Int.Type: return "an integer"
         case is [Int].Type: return "a list of integers"

@@ -105,6 +105,15 @@ struct CoordinatorJob {
     /// Since when no live worker of the job's model is connected (nil: one is).
     var withoutWorkersSince: Double?
 
+    // Security (CoordinatorMachine+Admission.swift, SetupVerification.swift).
+    /// The identity that submitted it (per-client limits, revocation).
+    var owner: PeerIdentity = .anyone
+    /// Images the client may have unanswered (ACCEPTED's credit): more are refused.
+    var credit = 0
+    /// Setup computed on two workers that must agree.
+    var verifySetup = false
+    var setupChecks: [UnitKind: SetupCheck] = [:]
+
     init(id: JobID, client: PeerID, request: SubmitRequest, now: Double) {
         self.id = id
         self.client = client
@@ -115,8 +124,10 @@ struct CoordinatorJob {
 
     var fewShot: Bool { request.referenceCount > 0 }
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }
-    /// Text embeddings depend on the model and the class name only.
-    var textKey: String { "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")" }
+    /// Text embeddings depend on the model, the class name and the prompts only.
+    var textKey: String {
+        "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")\u{0}\(request.options.prompts.map { "\($0)" } ?? "anomalib")"
+    }
 
     mutating func move(to next: JobPhase) {
         precondition(phase.canMove(to: next), "job \(id): no transition from \(phase) to \(next)")

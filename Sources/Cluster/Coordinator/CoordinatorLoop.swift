@@ -2,16 +2,24 @@ import Foundation
 import Logging
 import Protocol
 
-/// The coordinator's I/O: one ROUTER socket, created, used and closed by the thread that calls
-/// `run`. It only polls, hands frames and clock ticks to `CoordinatorMachine`, and performs
-/// the actions it returns.
+/// The coordinator's I/O: one ROUTER socket (and, under CURVE, the ZAP handler's REP socket),
+/// created, used and closed by the thread that calls `run`. It only polls, hands frames and
+/// clock ticks to `CoordinatorMachine`, and performs the actions it returns.
 public struct CoordinatorLoop: Sendable {
     public let context: ZMQContext
     public let endpoint: String
     public let settings: CoordinatorSettings
     public let logger: Logger
+    /// Who may connect (docs/security.md).
+    public var security = CoordinatorSecurity.none
+    /// Largest frame a peer may send (`FrameLimit`); a larger one drops that peer's connection.
+    public var maxFrameBytes: Int64 = CoordinatorLoop.maxMessageBytes
+    /// Messages per second one peer may send before it is cut off.
+    public var maxMessagesPerSecond = 5000.0
+    /// Re-reads the key folders when requested (SIGHUP).
+    public var reload: ReloadSignal?
 
-    /// Largest message a peer may send: an IMAGE of the largest model input, with margin.
+    /// The frame limit when the model is unknown: an IMAGE of the largest model input, with margin.
     public static let maxMessageBytes: Int64 = 256 << 20
 
     public init(context: ZMQContext, endpoint: String, settings: CoordinatorSettings, logger: Logger) {
@@ -25,16 +33,43 @@ public struct CoordinatorLoop: Sendable {
     /// serves on the calling thread until `stop` is requested; then tells clients and workers
     /// that it is leaving and returns.
     public func run(stop: StopSignal, bound: (String) -> Void = { _ in }) throws {
+        RoutingIDs.seedLibzmqGenerator()
+        // The ZAP handler first: a CURVE socket without one would accept every key.
+        var zap: (socket: ZMQSocket, handler: ZAPHandler, server: CurveServer)?
+        if case .curve(let server) = security {
+            try requireCurve()
+            let ring = try server.loadKeyRing()
+            let zapSocket = try ZMQSocket(context, .rep)
+            do { try zapSocket.bind("inproc://zeromq.zap.01") } catch {
+                throw ZMQError("cannot start the ZAP handler (another CURVE coordinator in this process?)")
+            }
+            zap = (zapSocket, ZAPHandler(keyRing: ring), server)
+            logger.info("CURVE on: \(ring.count(.worker)) worker key(s) from \(server.authorizedWorkers.path), \(ring.count(.client)) client key(s) from \(server.authorizedClients.path); coordinator key \(server.keys.publicKey.fingerprint)")
+        }
+        defer { zap?.socket.close() }
         let socket = try ZMQSocket(context, .router)
         defer { socket.close() }
         try socket.setRouterMandatory()
-        try socket.setMaxMessageSize(Self.maxMessageBytes)
+        try socket.setMaxMessageSize(maxFrameBytes)
+        if case .curve(let server) = security { try socket.setCurveServer(secretKey: server.keys.secretKey) }
         try socket.bind(endpoint)
         bound(socket.lastEndpoint)
         logger.info("coordinator listening on \(socket.lastEndpoint)")
 
         var machine = CoordinatorMachine(settings: settings, firstJobID: JobID(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF)
+        var limiter = PeerRateLimiter(messagesPerSecond: maxMessagesPerSecond)
+        var throttle = LogThrottle()
+        var unknownUsers: Set<PeerID> = []
+        var random = SystemRandomNumberGenerator()
         let tickInterval = min(0.1, settings.heartbeatInterval / 2)
+        func write(_ level: Logger.Level, _ text: String) {
+            if level >= .warning {
+                let (allowed, summary) = throttle.admit(at: monotonicSeconds())
+                if let summary { logger.warning("\(summary)") }
+                guard allowed else { return }
+            }
+            logger.log(level: level, "\(text)")
+        }
         func perform(_ actions: [CoordinatorAction]) {
             for action in actions {
                 switch action {
@@ -43,23 +78,63 @@ public struct CoordinatorLoop: Sendable {
                         logger.debug("coordinator: cannot send \(message.type) to \(peer.hexPrefix): \(error)")
                     }
                 case .log(let level, let text):
-                    logger.log(level: level, "\(text)")
+                    write(level, text)
                 }
             }
+        }
+        /// Who sent a message: under CURVE, the key the ZAP handler accepted (looked up anew, so
+        /// that a key revoked since then is refused); nil: drop the message.
+        func identity(of peer: PeerID, userID: String?) -> PeerIdentity? {
+            guard let zap else { return .anyone }
+            if let userID, let entry = zap.handler.keyRing.entry(z85: userID) { return entry.identity }
+            if unknownUsers.count < 4096, unknownUsers.insert(peer).inserted {
+                write(.warning, "dropping messages of peer \(peer.hexPrefix): its key is no longer authorised")
+                perform(machine.disconnect(peer, reason: "lost its key (replaced or revoked)", at: monotonicSeconds()))
+            }
+            return nil
         }
         var nextTick = 0.0
         while !stop.isRequested {
             do {
-                // Block on the socket until a message or the next tick.
+                // Block on the sockets until a message, a handshake to authenticate or the next tick.
                 let timeout = max(0, Int((nextTick - monotonicSeconds()) * 1000))
-                var drained = 0
-                var wait = timeout
-                while drained < 1000, let frames = try socket.receive(timeoutMs: wait) {
-                    if frames.count >= 1 {
-                        perform(machine.receive(Array(frames.dropFirst()), from: frames[0], at: monotonicSeconds()))
+                let readable = try ZMQSocket.poll(zap.map { [socket, $0.socket] } ?? [socket], timeoutMs: timeout)
+                if readable.count > 1, readable[1], var z = zap {
+                    while let request = try z.socket.receive(timeoutMs: 0) {
+                        let answer = z.handler.answer(request) { ZAPHandler.randomRoutingID(using: &random) }
+                        try z.socket.send(answer.reply)
+                        if let log = answer.log { write(log.level, log.text) }
                     }
-                    drained += 1
-                    wait = 0  // drain what else is waiting, then tick
+                    zap = z
+                }
+                var drained = 0
+                while readable[0], drained < 1000, let (frames, userID) = try socket.receiveWithUserID(timeoutMs: 0) {
+                    drained += 1  // then tick, and answer handshakes
+                    guard frames.count >= 1 else { continue }
+                    let peer = frames[0], now = monotonicSeconds()
+                    switch limiter.admit(peer, at: now) {
+                    case .admit: break
+                    case .drop: continue
+                    case .cutOff:
+                        write(.warning, "peer \(peer.hexPrefix) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
+                        perform(machine.disconnect(peer, reason: "sent too many messages", at: now))
+                        continue
+                    }
+                    guard let who = identity(of: peer, userID: userID) else { continue }
+                    perform(machine.receive(Array(frames.dropFirst()), from: peer, as: who, at: now))
+                }
+                if let signal = reload, signal.take(), var z = zap {
+                    do {
+                        let ring = try z.server.loadKeyRing()
+                        let revoked = z.handler.keyRing.revoked(in: ring)
+                        z.handler.keyRing = ring
+                        zap = z
+                        unknownUsers.removeAll()
+                        logger.notice("key folders re-read: \(ring.count(.worker)) worker key(s), \(ring.count(.client)) client key(s)")
+                        perform(machine.revoke(revoked, at: monotonicSeconds()))
+                    } catch {
+                        logger.error("key folders not re-read, the previous keys stay in force: \(error)")
+                    }
                 }
                 let now = monotonicSeconds()
                 if now >= nextTick {
@@ -79,3 +154,15 @@ public struct CoordinatorLoop: Sendable {
 
 /// Monotonic seconds.
 func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// libzmq's ROUTER names a peer that sets no routing id `00` + a 32-bit counter that starts at
+/// C `rand()`; libzmq never seeds it, so in every process the first id is `00 6b8b4567`, and a
+/// peer that claims the next ids makes the ROUTER abort when they are handed out
+/// (`socket_base.cpp:2130`). Under CURVE the ZAP handler gives every peer an id (so none is
+/// generated); the seed makes the generated ones unpredictable in `mode: none` too.
+enum RoutingIDs {
+    static func seedLibzmqGenerator() {
+        // srand is process-wide; nothing in this program relies on rand()'s sequence.
+        srand(UInt32.random(in: 0...UInt32.max))
+    }
+}

@@ -25,6 +25,14 @@ public struct CoordinatorSettings: Sendable, Equatable {
     var deadlines = UnitDeadlines.Settings()
     /// Missed deadlines after which a worker gets no more work.
     public var missedDeadlinesToQuarantine = 3
+    // Security (CoordinatorMachine+Admission.swift, SetupVerification.swift).
+    /// Compute setup embeddings on two workers and use them only when they agree.
+    public var verifySetup = SetupVerificationPolicy.auto
+    /// Name workers to clients by their self-declared host:pid (else key name or opaque id).
+    public var revealWorkerHosts = false
+    public var maxJobsPerClient = 4
+    /// Reference images per job (bounds the largest frame, `FrameLimit`).
+    public var maxReferences = 16
     public init() {}
 
     /// Deadline = factor x the running median compute time of the unit's kind, at least `floor`
@@ -60,6 +68,8 @@ public struct CoordinatorMachine: Sendable {
     /// Text and reference embeddings of earlier jobs, per model fingerprint.
     var setupCache = SetupCache()
     var unitDeadlines: UnitDeadlines
+    /// Role refusals logged, opaque worker names (CoordinatorMachine+Admission.swift).
+    var admission = AdmissionState()
     private var actions: [CoordinatorAction] = []
 
     /// `firstJobID` seeds the job ids (a restarted coordinator should not reuse the last one's).
@@ -71,20 +81,22 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Events
 
-    /// A message from a peer (its routing id and the frames after it).
-    public mutating func receive(_ frames: [Data], from peer: PeerID, at now: Double) -> [CoordinatorAction] {
+    /// A message from a peer (its routing id and the frames after it), with the identity the
+    /// transport authenticated (`.anyone` without authentication).
+    public mutating func receive(_ frames: [Data], from peer: PeerID, as identity: PeerIdentity = .anyone, at now: Double) -> [CoordinatorAction] {
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
             log(.warning, "dropped a malformed message from peer \(peer.hexPrefix): \(error)")
             return takeActions()
         }
+        guard admit(message.type, from: peer, as: identity) else { return takeActions() }
         do {
             switch message.type {
-            case .ready: workerReady(peer, try message.decode(Ready.self), at: now)
+            case .ready: workerReady(peer, try message.decode(Ready.self), as: identity, at: now)
             case .heartbeat: heartbeat(from: peer, message, at: now)
             case .result: try unitResult(peer, message, at: now)
             case .bye: workerLeft(peer, reason: "said goodbye")
-            case .submit: submit(peer, try message.decode(SubmitRequest.self), at: now)
+            case .submit: submit(peer, try message.decode(SubmitRequest.self), as: identity, at: now)
             case .image: try image(peer, message, at: now)
             case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
             default: log(.warning, "unexpected \(message.type) from peer \(peer.hexPrefix)")
@@ -112,6 +124,7 @@ public struct CoordinatorMachine: Sendable {
         }
         checkDeadlines(at: now)
         noteForeignWorkers()
+        relaxSetupChecks(at: now)
         dispatch(at: now)
         if now - lastHeartbeat >= settings.heartbeatInterval {
             lastHeartbeat = now
@@ -141,12 +154,13 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Workers
 
-    mutating func workerReady(_ peer: PeerID, _ info: Ready, at now: Double) {
+    mutating func workerReady(_ peer: PeerID, _ info: Ready, as identity: PeerIdentity = .anyone, at now: Double) {
+        let name = workers[peer]?.publicName ?? publicName(for: info, identity: identity)
         if workers[peer] != nil {
             requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
         }
-        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now)
-        log(.info, "worker \(info.name) joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
+        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: name)
+        log(.info, "worker \(name)\(name == info.name ? "" : " [\(info.name)]") joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
         send(peer, WireMessage(type: .heartbeat))
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
     }
@@ -191,56 +205,14 @@ public struct CoordinatorMachine: Sendable {
         workers[peer]!.headStartedAt = nil
     }
 
-    /// A worker's oldest unit past its deadline is queued for another worker too (the first
-    /// result wins); a worker that misses deadlines repeatedly gets no more work.
-    mutating func checkDeadlines(at now: Double) {
-        for w in workers.all {
-            guard let head = w.inFlight.first, let started = w.headStartedAt,
-                  var entry = jobs[head.job]?.inFlight[head.unit], !entry.duplicated else { continue }
-            let deadline = unitDeadlines.deadline(entry.task.spec.kind)
-            guard now - started > deadline else { continue }
-            entry.duplicated = true
-            jobs[head.job]!.inFlight[head.unit] = entry
-            jobs[head.job]!.pending.insert(entry.task, at: 0)
-            workers[w.peer]!.missedDeadlines += 1
-            let missed = workers[w.peer]!.missedDeadlines
-            log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
-            if missed >= settings.missedDeadlinesToQuarantine && !w.quarantined {
-                workers[w.peer]!.quarantined = true
-                let note = "worker \(w.info.name) missed \(missed) deadlines and gets no more work (until it reconnects)"
-                log(.warning, note)
-                for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
-                    send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
-                }
-            }
-        }
-    }
-
-    /// A job whose model has no live worker for `noWorkerTimeout` fails instead of waiting forever.
-    mutating func checkWorkersExist(_ id: JobID, at now: Double) {
-        guard let job = jobs[id] else { return }
-        let present: Bool
-        if let model = job.model {
-            present = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined }
-        } else {
-            present = false  // still waiting for a usable worker
-        }
-        if present { jobs[id]!.withoutWorkersSince = nil; return }
-        let since = job.withoutWorkersSince ?? now
-        jobs[id]!.withoutWorkersSince = since
-        if now - since > settings.noWorkerTimeout {
-            let what = job.model.map { "a worker of model \($0.name) [\($0.fingerprint)]" } ?? (job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker")
-            finish(id, .failed, error: "no job progress: \(what) has not been connected for \(Int(now - since)) s", at: now)
-        }
-    }
-
     // MARK: - Jobs
 
-    mutating func submit(_ peer: PeerID, _ request: SubmitRequest, at now: Double) {
+    mutating func submit(_ peer: PeerID, _ request: SubmitRequest, as identity: PeerIdentity = .anyone, at now: Double) {
         do {
             try request.options.validate(referenceCount: request.referenceCount)
             guard request.imageCount >= 0 else { throw OptionsError("a negative image count") }
             guard request.options.className != nil else { throw OptionsError("the job names no class") }
+            if let limit = submitLimitRefusal(request, from: peer, as: identity) { throw OptionsError(limit) }
         } catch {
             send(peer, WireMessage(.refused, Refused(reason: "\(error)")))
             return
@@ -248,6 +220,7 @@ public struct CoordinatorMachine: Sendable {
         nextJob += 1
         let id = nextJob
         jobs[id] = CoordinatorJob(id: id, client: peer, request: request, now: now)
+        jobs[id]!.owner = identity
         jobOrder.append(id)
         let o = request.options
         log(.info, "job \(id): \(request.imageCount) image(s), class '\(o.className ?? "")', \(request.referenceCount)-shot, scales \(o.scales), \(o.windowAttention.rawValue) attention, \(o.task.rawValue)")
@@ -289,6 +262,7 @@ public struct CoordinatorMachine: Sendable {
         }
         let live = workers.with(fingerprint: fingerprint).count
         let credit = max(4, settings.imagesInFlightPerWorker * live)
+        job.credit = credit
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
                                                          model: sample.info.model, credit: credit)))
         log(.info, "job \(id) accepted on model \(sample.info.model) [\(fingerprint)], \(live) worker(s), \(job.model!.plan.units.count) units per image")
@@ -317,6 +291,9 @@ public struct CoordinatorMachine: Sendable {
             guard item.index >= 0, item.index < job.request.imageCount, job.images[item.index] == nil, job.waitingImages[item.index] == nil else {
                 throw ProtocolError("image index \(item.index) out of range or repeated for job \(job.id)")
             }
+            guard item.skipped || job.images.count + job.waitingImages.count < job.credit else {
+                throw ProtocolError("IMAGE \(item.index) of job \(job.id) exceeds the credit of \(job.credit) unanswered images")
+            }
             if item.skipped {
                 // The client could not decode it and wrote its error row itself.
                 jobs[item.job]!.answered += 1
@@ -341,24 +318,26 @@ public struct CoordinatorMachine: Sendable {
     mutating func startSetup(_ id: JobID, at now: Double) {
         guard var job = jobs[id] else { return }
         job.move(to: .setup)
-        if let cached = setupCache.text(job.textKey) {
+        job.verifySetup = verifiesSetup(fingerprint: job.model!.fingerprint)
+        if let cached = setupCache.text(job.textKey, verified: job.verifySetup) {
             job.text = cached
             log(.info, "job \(id): text embeddings of '\(job.request.options.className ?? "")' from cache")
         } else {
-            job.pending.append(job.makeUnit(.text, blobs: []))
+            queueSetup(.text, blobs: [], job: &job)
         }
         if job.fewShot {
             let blobs = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
             job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: blobs)
-            if let cached = setupCache.references(job.referenceKey) {
+            if let cached = setupCache.references(job.referenceKey, verified: job.verifySetup) {
                 job.references = cached
                 log(.info, "job \(id): reference embeddings from cache")
             } else {
-                job.pending.append(job.makeUnit(.references, blobs: blobs))
+                queueSetup(.references, blobs: blobs, job: &job)
             }
             job.referencePixels.removeAll()
         }
         jobs[id] = job
+        noteSetupVerification(id)
         setupFinished(id, at: now)
     }
 
@@ -374,120 +353,6 @@ public struct CoordinatorMachine: Sendable {
         job.waitingImages.removeAll()
         jobs[id] = job
         if job.isComplete { finish(id, .done, error: nil, at: now) }
-    }
-
-    // MARK: - Results
-
-    mutating func unitResult(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
-        guard var worker = workers[peer] else { throw ProtocolError("RESULT from an unknown worker") }
-        worker.lastSeen = now
-        var result: UnitResult
-        do { result = try message.decode(UnitResult.self) } catch {
-            // Which unit it answers is unreadable; a worker answers its units in order, so it
-            // is the oldest one it holds. It fails (and frees the worker) instead of hanging.
-            guard let oldest = worker.inFlight.first else { workers[peer] = worker; throw error }
-            result = UnitResult(job: oldest.job, unit: oldest.unit, error: "malformed RESULT from worker \(worker.info.name): \(error)")
-        }
-        worker.finished(UnitRef(job: result.job, unit: result.unit), at: now)
-        workers[peer] = worker
-        guard let entry = jobs[result.job]?.inFlight[result.unit], entry.holders.contains(peer) else {
-            // A unit of a finished job, one re-queued after this worker was presumed dead, or
-            // the slower of two copies of a late unit.
-            return
-        }
-        jobs[result.job]!.inFlight[result.unit] = nil
-        jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
-        jobs[result.job]!.workersUsed.insert(worker.info.name)
-        let spec = entry.task.spec
-        if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
-        if let error = result.error {
-            log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.info.name): \(error)")
-        }
-        switch spec.kind {
-        case .text, .references:
-            setupResult(spec, result, message, worker: worker.info.name, at: now)
-        case .full, .windows:
-            imageUnitResult(spec, entry.task, result, message, worker: worker.info.name, at: now)
-        }
-    }
-
-    mutating func setupResult(_ spec: UnitSpec, _ result: UnitResult, _ message: WireMessage, worker: String, at now: Double) {
-        let id = spec.job
-        if let error = result.error {
-            finish(id, .failed, error: "\(spec.kind) embeddings failed on worker \(worker): \(error)", at: now)
-            return
-        }
-        do {
-            if spec.kind == .text {
-                let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
-                guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
-                let text = TextEmbeddings(normal: normal, anomalous: anomalous)
-                jobs[id]!.text = text
-                setupCache.store(text: text, key: jobs[id]!.textKey)
-            } else {
-                let scales = jobs[id]!.request.options.scales.count
-                guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
-                let refs = ReferenceEmbeddings(count: jobs[id]!.request.referenceCount, patchTokens: try message.floats(0),
-                                               windows: try (1..<message.blobs.count).map { try message.floats($0) })
-                guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
-                jobs[id]!.references = refs
-                setupCache.store(references: refs, key: jobs[id]!.referenceKey)
-            }
-        } catch {
-            finish(id, .failed, error: "malformed \(spec.kind) result from worker \(worker): \(error)", at: now)
-            return
-        }
-        setupFinished(id, at: now)
-    }
-
-    mutating func imageUnitResult(_ spec: UnitSpec, _ task: UnitTask, _ result: UnitResult, _ message: WireMessage, worker: String, at now: Double) {
-        let id = spec.job
-        guard let index = spec.image, var work = jobs[id]?.images[index] else { return }
-        work.outstanding -= 1
-        if let error = result.error {
-            work.error = work.error ?? error
-        } else if work.error == nil {
-            do {
-                let few = work.assembly.fewShot ? try message.floats(1) : nil
-                let unit: ImageUnit, scores: UnitScores
-                if spec.kind == .full {
-                    unit = .full
-                    scores = .full(imageScore: try message.floats(0, count: 1)[0], fewShotPatches: few)
-                } else {
-                    guard let s = spec.scaleIndex, let start = spec.windowStart, let count = spec.windowCount else { throw ProtocolError("windows unit without range") }
-                    unit = .windows(scaleIndex: s, windows: start..<(start + count))
-                    scores = .windows(zeroShot: try message.floats(0), fewShot: few)
-                }
-                let next = try work.assembly.add(unit, scores)
-                if !next.isEmpty {
-                    work.outstanding += next.count
-                    jobs[id]!.enqueue(next, image: index, pixels: task.blobs[0])
-                }
-            } catch let error as ScoringError {
-                work.error = "worker \(worker) returned unusable scores: \(error)"
-            } catch {
-                work.error = "malformed result from worker \(worker): \(error)"
-            }
-        }
-        jobs[id]!.images[index] = work
-        if work.outstanding == 0 { complete(index, of: id, at: now) }
-    }
-
-    /// All units of an image are in: assemble and answer the client.
-    mutating func complete(_ index: Int, of id: JobID, at now: Double) {
-        guard let work = jobs[id]!.images.removeValue(forKey: index) else { return }
-        let job = jobs[id]!
-        jobs[id]!.answered += 1
-        if let error = work.error {
-            jobs[id]!.failed += 1
-            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index, error: error)))
-        } else {
-            let result = work.assembly.result!
-            var blobs = [FloatBlob.encode([result.score])]
-            if job.request.wantMaps, let map = result.map { blobs.append(FloatBlob.encode(map)) }
-            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index), blobs: blobs))
-        }
-        if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }
     }
 
     /// Ends a job: JOB_DONE (and REFUSED if it never started) to its client, then it is removed.
@@ -519,7 +384,7 @@ public struct CoordinatorMachine: Sendable {
             guard let job = jobs[id], let model = job.model else { continue }
             for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
                 jobs[id]!.notedWorkers.insert(w.peer)
-                let note = "worker \(w.info.name) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
+                let note = "worker \(w.publicName) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
                 log(.warning, note)
                 send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
             }
@@ -535,13 +400,9 @@ public struct CoordinatorMachine: Sendable {
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
                 guard let job = jobs[id], job.phase == .setup || job.phase == .scoring, let model = job.model else { continue }
-                while let task = jobs[id]!.pending.first,
-                      let i = available.firstIndex(where: { peer in
-                          workers[peer]!.info.fingerprint == model.fingerprint
-                              && !(jobs[id]!.inFlight[task.spec.unit]?.holders.contains(peer) ?? false)  // never twice to one worker
-                      }) {
+                while let (t, i) = placement(of: id, among: available, fingerprint: model.fingerprint) {
                     let peer = available.remove(at: i)
-                    jobs[id]!.pending.removeFirst()
+                    let task = jobs[id]!.pending.remove(at: t)
                     let kind = task.spec.kind
                     if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
                         send(peer, context)

@@ -32,6 +32,14 @@ struct WorkerRecord {
         if i == 0 { headStartedAt = inFlight.isEmpty ? nil : now }
         if inFlight.isEmpty { idleSince = now }
     }
+
+    /// Who the transport says it is, and how clients see it named (CoordinatorMachine+Admission).
+    var identity: PeerIdentity = .anyone
+    var publicName = ""
+
+    /// Who stands behind it: its key, or (unauthenticated) its connection. Two copies of a
+    /// verified setup never go to one principal.
+    var principal: String { identity.principal ?? "peer:" + peer.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// The connected workers, by routing id.

@@ -42,7 +42,9 @@ public struct ImageResult: Sendable, Equatable {
         return "{" + fields.joined(separator: ", ") + "}"
     }
 
-    static func quoted(_ text: String) -> String {
+    /// `text` as a JSON string. `scriptSafe` also escapes "<", U+2028 and U+2029, so that the
+    /// string can sit inside an HTML <script> element (report.html).
+    static func quoted(_ text: String, scriptSafe: Bool = false) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -51,6 +53,9 @@ public struct ImageResult: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "<" where scriptSafe: out += "\\u003c"
+            case "\u{2028}" where scriptSafe: out += "\\u2028"
+            case "\u{2029}" where scriptSafe: out += "\\u2029"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F:
                 out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)

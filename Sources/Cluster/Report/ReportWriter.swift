@@ -164,22 +164,8 @@ public enum ReportWriter {
 
     private static func num(_ v: Float) -> String { String(format: "%.6g", Double(v)) }
 
-    /// A JSON string that is also safe inside a <script> element ("<" escaped).
-    static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "<": out += "\\u003c"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string that is also safe inside a <script> element.
+    static func json(_ text: String) -> String { ImageResult.quoted(text, scriptSafe: true) }
 
     private static func esc(_ text: String) -> String { SVGChart.escape(text) }
 }

@@ -45,6 +45,10 @@ public struct SubmitClient: Sendable {
     public let endpoint: String
     public let logger: Logger
     public var settings = SubmitSettings()
+    /// How to authenticate to the coordinator (docs/security.md).
+    public var security = PeerSecurity.none
+    /// Largest frame accepted from the coordinator (`FrameLimit`).
+    public var maxFrameBytes: Int64 = CoordinatorLoop.maxMessageBytes
 
     public init(context: ZMQContext, endpoint: String, logger: Logger) {
         self.context = context
@@ -52,16 +56,24 @@ public struct SubmitClient: Sendable {
         self.logger = logger
     }
 
-    func connect() throws -> ZMQSocket {
+    /// A DEALER to the coordinator, with its CURVE keys and, under CURVE, a watch on the handshake
+    /// (so that a refused key is reported at once, not as a silent coordinator).
+    func connect() throws -> (socket: ZMQSocket, watch: HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
-        try socket.setMaxMessageSize(CoordinatorLoop.maxMessageBytes)
+        try socket.setMaxMessageSize(maxFrameBytes)
+        try security.apply(to: socket)
+        var watch: HandshakeWatch?
+        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .client) }
         try socket.connect(endpoint)
-        return socket
+        return (socket, watch)
     }
 
     public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
-        var socket = try connect()
-        defer { socket.close() }
+        var (socket, watch) = try connect()
+        defer {
+            watch = nil  // its monitor socket closes before the context can go
+            socket.close()
+        }
         let request = SubmitRequest(options: job.options, referenceCount: job.references.count, imageCount: job.items.count,
                                     wantMaps: job.wantsMaps, fingerprint: job.fingerprint)
         var machine = SubmitMachine(request: request, settings: settings, at: monotonicSeconds())
@@ -94,8 +106,9 @@ public struct SubmitClient: Sendable {
                     try sink.image(job.items[index], outcome, picture: pictures.removeValue(forKey: index))
                 case .reconnect:
                     // A fresh socket: nothing of the lost job's connection is left in flight.
+                    watch = nil
                     socket.close()
-                    socket = try connect()
+                    (socket, watch) = try connect()
                     pictures.removeAll()
                 case .note(let text):
                     sink.note(text)
@@ -106,6 +119,7 @@ public struct SubmitClient: Sendable {
             if let frames = try socket.receive(timeoutMs: wait) {
                 actions += machine.received(frames, at: monotonicSeconds())
             }
+            if let failure = watch?.failure() { throw SubmitError(failure) }
             actions += machine.tick(at: monotonicSeconds())
             if stop.isRequested && !stopSent {
                 stopSent = true

@@ -266,11 +266,17 @@ final class JobTarget: Sendable {
                 gridSize = nil
             }
             cluster = nil
-            var client = SubmitClient(context: ZMQContext(), endpoint: o.config.coordinator.endpoint, logger: logger)
-            client.settings.heartbeatInterval = o.config.coordinator.heartbeatSeconds
-            client.settings.silenceTimeout = o.config.submit.silenceSeconds
-            client.settings.reconnectGrace = o.config.submit.reconnectGraceSeconds
-            self.client = client
+            let endpoint = o.config.coordinator.endpoint
+            if let warning = try o.config.security.checkEndpoint(endpoint) { logger.warning("\(warning)") }
+            var remote = SubmitClient(context: ZMQContext(), endpoint: endpoint, logger: logger)
+            remote.security = try o.config.security.peerSecurity()
+            let maxReferences = o.config.security.maxReferences
+            remote.maxFrameBytes = (try? ModelConfig.load(model.config)).map { FrameLimit.bytes(for: $0, maxReferences: maxReferences) }
+                ?? FrameLimit.bytesForLargestBuiltIn(maxReferences: maxReferences)
+            remote.settings.heartbeatInterval = o.config.coordinator.heartbeatSeconds
+            remote.settings.silenceTimeout = o.config.submit.silenceSeconds
+            remote.settings.reconnectGrace = o.config.submit.reconnectGraceSeconds
+            client = remote
         }
     }
 

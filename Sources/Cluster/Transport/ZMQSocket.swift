@@ -36,12 +36,13 @@ public final class ZMQContext: @unchecked Sendable {
 /// thread-safe, so a socket is created, used and closed by one thread.
 public final class ZMQSocket {
     public enum Kind {
-        case dealer, router, pair
+        case dealer, router, pair, rep
         var value: Int32 {
             switch self {
             case .dealer: return ZMQ_DEALER
             case .router: return ZMQ_ROUTER
             case .pair: return ZMQ_PAIR
+            case .rep: return ZMQ_REP
             }
         }
     }

@@ -85,7 +85,7 @@ public struct UnitExecutor {
         switch spec.kind {
         case .text:
             guard let className = spec.options.className else { throw ProtocolError("text unit without a class name") }
-            let text = try scorer.textEmbeddings(className: className, gemm: gemm)
+            let text = try scorer.textEmbeddings(className: className, prompts: spec.options.prompts ?? .anomalib, gemm: gemm)
             return (done, [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)])
         case .references:
             let k = message.blobs.count

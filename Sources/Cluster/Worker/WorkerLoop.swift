@@ -15,6 +15,10 @@ public struct WorkerLoop: Sendable {
     public let model: CLIPModel
     public let gemm: MatMulBackend
     public let logger: Logger
+    /// How to authenticate to the coordinator (docs/security.md).
+    public var security = PeerSecurity.none
+    /// Largest frame accepted from the coordinator (`FrameLimit`).
+    public var maxFrameBytes: Int64 = CoordinatorLoop.maxMessageBytes
 
     public init(context: ZMQContext, endpoint: String, ready: Ready, settings: WorkerSettings = WorkerSettings(),
                 model: CLIPModel, gemm: MatMulBackend, logger: Logger) {
@@ -48,7 +52,7 @@ public struct WorkerLoop: Sendable {
             computeDone.wait()
         }
 
-        var socket = try connect()
+        var (socket, watch) = try connect()
         defer { socket.close() }
         var machine = WorkerMachine(ready: ready, settings: settings)
         logger.info("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
@@ -66,7 +70,7 @@ public struct WorkerLoop: Sendable {
                     try compute.send(message.frames)
                 case .reconnect:
                     socket.close()
-                    socket = try connect()
+                    (socket, watch) = try connect()
                 case .exit:
                     return
                 case .log(let level, let text):
@@ -74,6 +78,7 @@ public struct WorkerLoop: Sendable {
                 }
             }
             actions = []
+            if let failure = watch?.failure() { logger.error("worker \(ready.name): \(failure)") }
             let readable = try ZMQSocket.poll([socket, compute], timeoutMs: wait)
             let now = monotonicSeconds()
             if readable[0], let frames = try socket.receive(timeoutMs: 0) {
@@ -91,11 +96,14 @@ public struct WorkerLoop: Sendable {
         }
     }
 
-    func connect() throws -> ZMQSocket {
+    func connect() throws -> (ZMQSocket, HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
-        try socket.setMaxMessageSize(CoordinatorLoop.maxMessageBytes)
+        try socket.setMaxMessageSize(maxFrameBytes)
+        try security.apply(to: socket)
+        var watch: HandshakeWatch?
+        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .worker) }
         try socket.connect(endpoint)
-        return socket
+        return (socket, watch)
     }
 }
 

@@ -57,7 +57,6 @@ public struct WorkerMachine: Sendable {
 
     /// Units waiting to be computed (what tests look at).
     public var queuedCount: Int { queue.count }
-    public var isComputing: Bool { computing }
 
     // MARK: - Events
 

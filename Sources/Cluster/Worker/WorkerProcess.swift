@@ -8,6 +8,8 @@ import WinCLIP
 /// signal asks to stop.
 public enum WorkerProcess {
     public static func run(config c: ClusterConfig, logger: Logger, stop: StopSignal) throws {
+        if let warning = try c.security.checkEndpoint(c.coordinator.endpoint) { logger.warning("\(warning)") }
+        _ = try c.security.peerSecurity()  // missing or bad keys: said before the model loads
         let gemm = try OpenBLASBackend(threads: c.worker.threads, logger: logger)
         let loaded = try ModelLoading.load(config: c.model.config, pretrained: c.model.pretrained, weights: c.model.weights, logger: logger, stop: stop)
         let model = loaded.model
@@ -16,8 +18,11 @@ public enum WorkerProcess {
                           name: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
         var settings = WorkerSettings()
         settings.heartbeatInterval = c.coordinator.heartbeatSeconds
-        try WorkerLoop(context: ZMQContext(), endpoint: c.coordinator.endpoint, ready: ready, settings: settings,
-                       model: model, gemm: gemm, logger: logger).run(stop: stop)
+        var loop = WorkerLoop(context: ZMQContext(), endpoint: c.coordinator.endpoint, ready: ready, settings: settings,
+                              model: model, gemm: gemm, logger: logger)
+        loop.security = try c.security.peerSecurity()
+        loop.maxFrameBytes = FrameLimit.bytes(for: model.config, maxReferences: c.security.maxReferences)
+        try loop.run(stop: stop)
     }
 }
 

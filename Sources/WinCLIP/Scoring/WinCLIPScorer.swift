@@ -33,8 +33,8 @@ public struct WinCLIPScorer: Sendable {
 
     /// The normal and anomalous text embeddings for a class name (the coordinator caches them
     /// per model and class).
-    public func textEmbeddings(className: String, gemm: MatMulBackend) throws -> TextEmbeddings {
-        let (normal, anomalous) = PromptEnsemble.prompts(className: className)
+    public func textEmbeddings(className: String, prompts: PromptSet = .anomalib, gemm: MatMulBackend) throws -> TextEmbeddings {
+        let (normal, anomalous) = prompts.prompts(className: className)
         let context = model.config.text.contextLength
         let ids = (normal + anomalous).map { tokenizer.tokenize($0, contextLength: context) }
         let all = try model.text.encode(tokenIDs: ids, gemm: gemm)

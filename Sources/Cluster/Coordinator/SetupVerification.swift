@@ -1,0 +1,139 @@
+import Foundation
+import Protocol
+
+/// When a job's setup (text and reference embeddings, which every later image of the job,
+/// and the cache, trust) is computed on two workers that must agree bit for bit.
+public enum SetupVerificationPolicy: String, Sendable, Equatable {
+    /// When the job's model has workers of more than one principal (key, or connection
+    /// without authentication).
+    case auto
+    /// Always: a job waits for a second worker.
+    case always
+    case never
+}
+
+/// One worker's answer to a setup unit.
+struct SetupAnswer: Equatable {
+    /// Its key (`worker:NAME`) or connection: two copies go to two principals.
+    let principal: String
+    /// How clients see it named.
+    let worker: String
+    let blobs: [Data]
+}
+
+/// Which workers an embedding came from; verified when two principals agreed on it.
+struct SetupProvenance: Equatable {
+    let principals: Set<String>
+    let workers: [String]
+    init(producers: [SetupAnswer]) {
+        principals = Set(producers.map(\.principal))
+        workers = producers.map(\.worker)
+    }
+    var isVerified: Bool { principals.count > 1 }
+}
+
+/// One setup computation of a job (its text, or its references): the copies asked for and the
+/// answers in.
+struct SetupCheck: Equatable {
+    var copies: Int
+    var answers: [SetupAnswer] = []
+}
+
+enum SetupVerdict: Equatable {
+    case waiting
+    case agreed([SetupAnswer])
+    case disagreed(String)
+}
+
+extension CoordinatorMachine {
+    /// Whether a job on this model computes its setup twice.
+    func verifiesSetup(fingerprint: String) -> Bool {
+        switch settings.verifySetup {
+        case .always: return true
+        case .never: return false
+        case .auto: return principals(of: fingerprint).count > 1
+        }
+    }
+
+    func principals(of fingerprint: String) -> Set<String> { Set(workers.with(fingerprint: fingerprint).map(\.principal)) }
+
+    /// Queues the unit of one setup computation, twice when the job verifies its setup.
+    func queueSetup(_ kind: UnitKind, blobs: [Data], job: inout CoordinatorJob) {
+        let copies = job.verifySetup ? 2 : 1
+        job.setupChecks[kind] = SetupCheck(copies: copies)
+        for _ in 0..<copies { job.pending.append(job.makeUnit(kind, blobs: blobs)) }
+    }
+
+    /// Tells the client when its setup waits for a second worker to verify it.
+    mutating func noteSetupVerification(_ id: JobID) {
+        guard let job = jobs[id], job.verifySetup, !job.setupChecks.isEmpty, let model = job.model,
+              principals(of: model.fingerprint).count < 2 else { return }
+        send(job.client, WireMessage(.status, StatusNote(job: id, message: "verify_setup: waiting for a second worker (another key) to confirm the job's embeddings")))
+    }
+
+    /// Records one worker's answer; once every copy is in, whether they agree bit for bit.
+    mutating func recordSetup(_ kind: UnitKind, of id: JobID, blobs: [Data], from worker: WorkerRecord) -> SetupVerdict {
+        let answer = SetupAnswer(principal: worker.principal, worker: worker.publicName, blobs: blobs)
+        guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer]) }
+        check.answers.append(answer)
+        jobs[id]!.setupChecks[kind] = check
+        return Self.verdict(kind, check)
+    }
+
+    static func verdict(_ kind: UnitKind, _ check: SetupCheck) -> SetupVerdict {
+        guard check.answers.count >= check.copies, let first = check.answers.first else { return .waiting }
+        if let other = check.answers.dropFirst().first(where: { $0.blobs != first.blobs }) {
+            return .disagreed("\(kind) embeddings of worker \(first.worker) and worker \(other.worker) differ (verify_setup): one of them computes wrongly or is not what it claims, so the job runs on neither's word")
+        }
+        return .agreed(check.answers)
+    }
+
+    /// Whether `task` may go to the worker at `peer`: never a unit the worker already holds (a
+    /// late unit's copy goes to another), and the copies of a verified setup go to different
+    /// principals.
+    func mayRun(_ task: UnitTask, of job: CoordinatorJob, on peer: PeerID) -> Bool {
+        if job.inFlight[task.spec.unit]?.holders.contains(peer) == true { return false }
+        let kind = task.spec.kind
+        guard kind == .text || kind == .references, let check = job.setupChecks[kind], check.copies > 1,
+              let principal = workers[peer]?.principal else { return true }
+        if check.answers.contains(where: { $0.principal == principal }) { return false }
+        return !job.inFlight.values.contains { entry in
+            entry.task.spec.kind == kind && entry.holders.contains { workers[$0]?.principal == principal }
+        }
+    }
+
+    /// The first pending unit of a job and the first available worker (of the job's model)
+    /// that may take it.
+    func placement(of id: JobID, among available: [PeerID], fingerprint: String) -> (task: Int, worker: Int)? {
+        guard let job = jobs[id] else { return nil }
+        for (t, task) in job.pending.enumerated() {
+            if let i = available.firstIndex(where: { workers[$0]!.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
+                return (t, i)
+            }
+            let constrained = (task.spec.kind == .text || task.spec.kind == .references) && (job.setupChecks[task.spec.kind]?.copies ?? 1) > 1
+            if !constrained { return nil }  // an unconstrained unit fits no available worker: neither does any later one
+        }
+        return nil
+    }
+
+    /// `verify_setup: auto`: when the workers of a job's model come down to one principal while
+    /// a second copy of its setup still waits in the queue, that copy is dropped and the job
+    /// takes one worker's answer (a copy in flight is still awaited and compared).
+    mutating func relaxSetupChecks(at now: Double) {
+        guard settings.verifySetup == .auto else { return }
+        for id in jobOrder {
+            guard let job = jobs[id], job.phase == .setup, let model = job.model, principals(of: model.fingerprint).count < 2 else { continue }
+            for kind in [UnitKind.text, .references] {
+                guard var check = jobs[id]?.setupChecks[kind], check.copies > 1,
+                      let waiting = jobs[id]?.pending.firstIndex(where: { $0.spec.kind == kind }) else { continue }
+                jobs[id]!.pending.remove(at: waiting)
+                check.copies -= 1
+                jobs[id]!.setupChecks[kind] = check
+                log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")
+                if case .agreed(let answers) = Self.verdict(kind, check) {
+                    setupAgreed(kind, of: id, WireMessage(type: .result, blobs: answers[0].blobs), producers: answers, at: now)
+                }
+            }
+        }
+    }
+}

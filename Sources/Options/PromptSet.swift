@@ -1,0 +1,82 @@
+import Foundation
+
+/// WinCLIP's compositional prompt ensemble: normal and anomalous states of the object (with
+/// `{}` for the class name), each put into every template (with `{}` for the state). The
+/// default is anomalib's (`anomalib/models/image/winclip/prompting.py`) exactly; `--prompts
+/// FILE` gives another, which then travels with the job's options (and its cache key).
+public struct PromptSet: Codable, Hashable, Sendable {
+    public var normalStates: [String]
+    public var anomalousStates: [String]
+    public var templates: [String]
+
+    public init(normalStates: [String], anomalousStates: [String], templates: [String]) {
+        self.normalStates = normalStates
+        self.anomalousStates = anomalousStates
+        self.templates = templates
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case normalStates = "normal_states", anomalousStates = "anomalous_states", templates
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        normalStates = try c.decode([String].self, forKey: .normalStates)
+        anomalousStates = try c.decode([String].self, forKey: .anomalousStates)
+        templates = try c.decode([String].self, forKey: .templates)
+    }
+
+    /// anomalib's ensemble: 7 normal and 4 anomalous states, each in 21 templates (one template
+    /// appears twice, as in anomalib, and is kept so that the means equal anomalib's).
+    public static let anomalib = PromptSet(
+        normalStates: ["{}", "flawless {}", "perfect {}", "unblemished {}", "{} without flaw", "{} without defect", "{} without damage"],
+        anomalousStates: ["damaged {}", "{} with flaw", "{} with defect", "{} with damage"],
+        templates: [
+            "a cropped photo of the {}.",
+            "a close-up photo of a {}.",
+            "a close-up photo of the {}.",
+            "a bright photo of a {}.",
+            "a bright photo of the {}.",
+            "a dark photo of the {}.",
+            "a dark photo of a {}.",
+            "a jpeg corrupted photo of the {}.",
+            "a jpeg corrupted photo of the {}.",
+            "a blurry photo of the {}.",
+            "a blurry photo of a {}.",
+            "a photo of a {}.",
+            "a photo of the {}.",
+            "a photo of a small {}.",
+            "a photo of the small {}.",
+            "a photo of a large {}.",
+            "a photo of the large {}.",
+            "a photo of the {} for visual inspection.",
+            "a photo of a {} for visual inspection.",
+            "a photo of the {} for anomaly detection.",
+            "a photo of a {} for anomaly detection.",
+        ])
+
+    /// (normal prompts, anomalous prompts) for a class name, in anomalib's order: states
+    /// outer, templates inner.
+    public func prompts(className: String) -> (normal: [String], anomalous: [String]) {
+        func fill(_ pattern: String, _ value: String) -> String {
+            // Python's str.format replaces the single "{}" once; a class name containing
+            // braces is inserted literally.
+            guard let r = pattern.range(of: "{}") else { return pattern }
+            return pattern.replacingCharacters(in: r, with: value)
+        }
+        let normal = normalStates.map { fill($0, className) }.flatMap { state in templates.map { fill($0, state) } }
+        let anomalous = anomalousStates.map { fill($0, className) }.flatMap { state in templates.map { fill($0, state) } }
+        return (normal, anomalous)
+    }
+
+    /// Empty lists, or a string with more than one `{}` (Python's `format` would fail on it).
+    public func validate() throws(OptionsError) {
+        for (name, list) in [("normal_states", normalStates), ("anomalous_states", anomalousStates), ("templates", templates)] {
+            if list.isEmpty { throw OptionsError("prompts: \(name) is empty") }
+            if let bad = list.first(where: { $0.components(separatedBy: "{}").count > 2 }) {
+                throw OptionsError("prompts: '\(bad)' in \(name) has more than one {} (one for the class name in states, one for the state in templates)")
+            }
+        }
+    }
+}
