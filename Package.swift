@@ -46,8 +46,7 @@ let package = Package(
                 "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         // The wire format: message types, bodies and the frame codec (no engine, no sockets).
         .target(name: "Protocol", dependencies: ["Options"]),

@@ -14,7 +14,7 @@ public final class EmbeddedCluster: Sendable {
     private let stop = StopSignal()
     private let finished = DispatchGroup()
 
-    public init(model: CLIPModel, fingerprint: String, workers: Int, gemm: MatMulBackend, logger: Logger) throws {
+    public init(model: CLIPModel, fingerprint: String, workers: Int, backends: ComputeBackends, logger: Logger) throws {
         workerCount = max(1, workers)
         endpoint = "inproc://winclip-\(UUID().uuidString)"
         var settings = CoordinatorSettings()
@@ -39,8 +39,8 @@ public final class EmbeddedCluster: Sendable {
         if let error = failure.get() { throw SubmitError("embedded coordinator: \(error)") }
         for i in 0..<workerCount {
             let ready = Ready(fingerprint: fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
-                              gridSize: model.config.vision.gridSize, name: "embedded-\(i + 1)")
-            let worker = WorkerLoop(context: context, endpoint: endpoint, ready: ready, model: model, gemm: gemm, logger: logger)
+                              gridSize: model.config.vision.gridSize, name: "embedded-\(i + 1)", precisions: backends.precisions)
+            let worker = WorkerLoop(context: context, endpoint: endpoint, ready: ready, model: model, backends: backends, logger: logger)
             finished.enter()
             Thread.detachNewThread { [finished] in
                 defer { finished.leave() }

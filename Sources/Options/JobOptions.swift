@@ -68,7 +68,6 @@ public struct JobOptions: Codable, Hashable, Sendable {
         if let prompts {
             do { try prompts.validate() } catch { problems.append(error.description) }
         }
-        if precision == .bf16 { problems.append("precision bf16 is not available in this build (fp32 only)") }
         if !problems.isEmpty { throw OptionsError(problems.joined(separator: "; ")) }
     }
 

@@ -49,12 +49,15 @@ public struct Ready: Codable, Sendable, Equatable {
     public var gridSize: Int
     /// How logs and job summaries name this worker.
     public var name: String
-    public init(fingerprint: String, model: String, imageSize: Int, gridSize: Int, name: String) {
+    /// The arithmetic it can run (bf16 only where its CPU and oneDNN allow).
+    public var precisions: [Precision]
+    public init(fingerprint: String, model: String, imageSize: Int, gridSize: Int, name: String, precisions: [Precision] = [.fp32]) {
         self.fingerprint = fingerprint
         self.model = model
         self.imageSize = imageSize
         self.gridSize = gridSize
         self.name = name
+        self.precisions = precisions
     }
 }
 

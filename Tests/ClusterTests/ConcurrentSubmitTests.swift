@@ -14,7 +14,7 @@ final class ConcurrentSubmitTests: XCTestCase {
         let tiny = try TinyFixtureModel()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let cluster = try EmbeddedCluster(model: tiny.model, fingerprint: tiny.fingerprint, workers: 2, gemm: try OpenBLASBackend(threads: 1), logger: logger)
+        let cluster = try EmbeddedCluster(model: tiny.model, fingerprint: tiny.fingerprint, workers: 2, backends: ComputeBackends(fp32: try OpenBLASBackend(threads: 1)), logger: logger)
         defer { cluster.shutdown() }
 
         let dataset = try Dataset(path: clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path)

@@ -361,3 +361,20 @@ final class CoordinatorMachineTests: XCTestCase {
 extension PeerID {
     var name: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// A job's precision picks its workers: bf16 units go only to workers that announced bf16.
+final class PrecisionRoutingTests: XCTestCase {
+    func testBF16JobsWaitForABF16Worker() throws {
+        var h = CoordinatorMachineTests.Harness()
+        let plain = PeerID("fp32-only".utf8), capable = PeerID("bf16".utf8), c = PeerID("c".utf8)
+        h.receive(WireMessage(.ready, Ready(fingerprint: "fp", model: "tiny", imageSize: 48, gridSize: 6, name: "fp32-only")), from: plain)
+        XCTAssertNil(h.submit(c, images: 1, options: JobOptions(className: "x", precision: .bf16)), "no worker can run it yet")
+        let waiting = try h.take(c, .status).first?.decode(StatusNote.self).message
+        XCTAssert(waiting?.contains("that can run bf16") == true, "\(String(describing: waiting))")
+        h.receive(WireMessage(.ready, Ready(fingerprint: "fp", model: "tiny", imageSize: 48, gridSize: 6, name: "bf16",
+                                            precisions: [.fp32, .bf16])), from: capable)
+        XCTAssertNotNil(try h.take(c, .accepted).first)
+        XCTAssertEqual(h.take(plain, .unit).count, 0)
+        XCTAssertEqual(try h.take(capable, .unit).first?.decode(UnitSpec.self).options.precision, .bf16)
+    }
+}

@@ -185,7 +185,7 @@ final class BackgroundWorker: Sendable {
         let ready = Ready(fingerprint: model.fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
                           gridSize: model.config.vision.gridSize, name: name)
         let loop = WorkerLoop(context: context, endpoint: endpoint, ready: ready, settings: settings, model: model.model,
-                              gemm: try OpenBLASBackend(threads: 1), logger: logger)
+                              backends: ComputeBackends(fp32: try OpenBLASBackend(threads: 1)), logger: logger)
         let (stop, done) = (stopSignal, done)
         Thread.detachNewThread {
             do { try loop.run(stop: stop) } catch { XCTFail("worker: \(error)") }

@@ -36,7 +36,7 @@ extension CoordinatorMachine {
         guard let job = jobs[id] else { return }
         let present: Bool
         if let model = job.model {
-            present = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined }
+            present = workers.with(fingerprint: model.fingerprint, precision: job.request.options.precision).contains { !$0.quarantined }
         } else {
             present = false  // still waiting for a usable worker
         }

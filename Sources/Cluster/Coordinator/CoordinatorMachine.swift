@@ -235,15 +235,17 @@ public struct CoordinatorMachine: Sendable {
     /// Pins a waiting job to a model fingerprint and answers ACCEPTED (or REFUSED).
     mutating func tryAccept(_ id: JobID, at now: Double) {
         guard var job = jobs[id], job.phase == .waitingForWorkers else { return }
+        let precision = job.request.options.precision
         let fingerprint: String?
         if let wanted = job.request.fingerprint {
-            fingerprint = workers.with(fingerprint: wanted).isEmpty ? nil : wanted
+            fingerprint = workers.with(fingerprint: wanted, precision: precision).isEmpty ? nil : wanted
         } else {
-            fingerprint = workers.majorityFingerprint
+            fingerprint = workers.majorityFingerprint(precision: precision)
         }
-        guard let fingerprint, let sample = workers.with(fingerprint: fingerprint).first else {
+        guard let fingerprint, let sample = workers.with(fingerprint: fingerprint, precision: precision).first else {
             if now - job.lastWaitingNote >= settings.waitingNoteInterval {
-                let what = job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker"
+                var what = job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker"
+                if precision != .fp32 { what += " that can run \(precision.rawValue) (AVX512_BF16 or AMX, and libdnnl)" }
                 send(job.client, WireMessage(.status, StatusNote(job: id, message: "waiting for \(what) to connect to the coordinator")))
                 jobs[id]!.lastWaitingNote = now
             }
@@ -260,7 +262,7 @@ public struct CoordinatorMachine: Sendable {
             finish(id, .failed, error: "\(error) (model \(sample.info.model))", at: now)
             return
         }
-        let live = workers.with(fingerprint: fingerprint).count
+        let live = workers.with(fingerprint: fingerprint, precision: precision).count
         let credit = max(4, settings.imagesInFlightPerWorker * live)
         job.credit = credit
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,

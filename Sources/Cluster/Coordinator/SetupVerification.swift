@@ -93,6 +93,7 @@ extension CoordinatorMachine {
     /// principals.
     func mayRun(_ task: UnitTask, of job: CoordinatorJob, on peer: PeerID) -> Bool {
         if job.inFlight[task.spec.unit]?.holders.contains(peer) == true { return false }
+        if workers[peer]?.info.precisions.contains(task.spec.options.precision) != true { return false }
         let kind = task.spec.kind
         guard kind == .text || kind == .references, let check = job.setupChecks[kind], check.copies > 1,
               let principal = workers[peer]?.principal else { return true }

@@ -1,4 +1,5 @@
 import Foundation
+import Options
 import Protocol
 
 /// A unit a worker holds.
@@ -55,7 +56,10 @@ struct WorkerRegistry {
 
     mutating func remove(_ peer: PeerID) -> WorkerRecord? { records.removeValue(forKey: peer) }
 
-    func with(fingerprint: String) -> [WorkerRecord] { records.values.filter { $0.info.fingerprint == fingerprint } }
+    /// The workers of one model (that can run `precision`, when given).
+    func with(fingerprint: String, precision: Precision? = nil) -> [WorkerRecord] {
+        records.values.filter { $0.info.fingerprint == fingerprint && (precision.map($0.info.precisions.contains) ?? true) }
+    }
 
     /// Workers that may take another unit (fewer than `prefetch` in flight): the least loaded
     /// first, then the longest idle (ties broken by routing id, so the order is reproducible).
@@ -70,9 +74,9 @@ struct WorkerRegistry {
     }
 
     /// The fingerprint most workers have (ties: the smaller string, so the choice is stable).
-    var majorityFingerprint: String? {
+    func majorityFingerprint(precision: Precision) -> String? {
         var counts: [String: Int] = [:]
-        for w in records.values { counts[w.info.fingerprint, default: 0] += 1 }
+        for w in records.values where w.info.precisions.contains(precision) { counts[w.info.fingerprint, default: 0] += 1 }
         return counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
     }
 }

@@ -242,9 +242,11 @@ final class JobTarget: Sendable {
         let model = o.config.model
         if o.embedded {
             let workers = o.workers ?? ProcessInfo.processInfo.activeProcessorCount
-            let gemm = try OpenBLASBackend(threads: 1, logger: logger)
+            // bf16 is set up only when asked for, and refused here when this CPU cannot run it.
+            let backends = try ComputeBackends.make(threads: 1, bf16: o.config.winclip.precision == .bf16, logger: logger)
+            _ = try backends.backend(for: o.config.winclip.precision)
             let loaded = try ModelLoading.load(config: model.config, pretrained: model.pretrained, weights: model.weights, logger: logger, stop: stop)
-            let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, gemm: gemm, logger: logger)
+            let cluster = try EmbeddedCluster(model: loaded.model, fingerprint: loaded.fingerprint, workers: workers, backends: backends, logger: logger)
             self.cluster = cluster
             fingerprint = loaded.fingerprint
             gridSize = loaded.model.config.vision.gridSize

@@ -8,7 +8,7 @@ import WinCLIP
 /// coordinator sent; a value owned by one thread, so it needs no lock.
 public struct UnitExecutor {
     public let model: CLIPModel
-    public let gemm: MatMulBackend
+    public let backends: ComputeBackends
     let tokenizer: SimpleTokenizer
     private var scorers: [JobOptions: WinCLIPScorer] = [:]
     private var contexts: [JobID: ScoringContext] = [:]
@@ -16,9 +16,9 @@ public struct UnitExecutor {
     /// Contexts kept at once (a worker serves few jobs at a time; older ones are dropped).
     let maxContexts = 8
 
-    public init(model: CLIPModel, gemm: MatMulBackend) throws {
+    public init(model: CLIPModel, backends: ComputeBackends) throws {
         self.model = model
-        self.gemm = gemm
+        self.backends = backends
         tokenizer = try SimpleTokenizer()
     }
 
@@ -79,6 +79,7 @@ public struct UnitExecutor {
 
     mutating func run(_ spec: UnitSpec, _ message: WireMessage) throws -> (UnitResult, [Data]) {
         let scorer = try self.scorer(spec.options)
+        let gemm = try backends.backend(for: spec.options.precision)
         let s = model.config.vision.imageSize
         let pixelCount = 3 * s * s
         let done = UnitResult(job: spec.job, unit: spec.unit)

@@ -13,7 +13,7 @@ public struct WorkerLoop: Sendable {
     public let ready: Ready
     public let settings: WorkerSettings
     public let model: CLIPModel
-    public let gemm: MatMulBackend
+    public let backends: ComputeBackends
     public let logger: Logger
     /// How to authenticate to the coordinator (docs/security.md).
     public var security = PeerSecurity.none
@@ -21,13 +21,13 @@ public struct WorkerLoop: Sendable {
     public var maxFrameBytes: Int64 = CoordinatorLoop.maxMessageBytes
 
     public init(context: ZMQContext, endpoint: String, ready: Ready, settings: WorkerSettings = WorkerSettings(),
-                model: CLIPModel, gemm: MatMulBackend, logger: Logger) {
+                model: CLIPModel, backends: ComputeBackends, logger: Logger) {
         self.context = context
         self.endpoint = endpoint
         self.ready = ready
         self.settings = settings
         self.model = model
-        self.gemm = gemm
+        self.backends = backends
         self.logger = logger
     }
 
@@ -38,11 +38,11 @@ public struct WorkerLoop: Sendable {
         defer { compute.close() }
         try compute.bind(computeEndpoint)
         let computeDone = DispatchSemaphore(value: 0)
-        let (context, model, gemm, logger, name) = (self.context, self.model, self.gemm, self.logger, ready.name)
+        let (context, model, backends, logger, name) = (self.context, self.model, self.backends, self.logger, ready.name)
         Thread.detachNewThread {
             defer { computeDone.signal() }
             do {
-                try ComputeThread.serve(context: context, endpoint: computeEndpoint, model: model, gemm: gemm)
+                try ComputeThread.serve(context: context, endpoint: computeEndpoint, model: model, backends: backends)
             } catch {
                 logger.error("worker \(name): compute thread: \(error)")
             }
@@ -110,11 +110,11 @@ public struct WorkerLoop: Sendable {
 /// The worker's compute thread: owns the executor (model, job contexts) and answers every
 /// UNIT with its RESULT and every CONTEXT with an empty frame, in order.
 enum ComputeThread {
-    static func serve(context: ZMQContext, endpoint: String, model: CLIPModel, gemm: MatMulBackend) throws {
+    static func serve(context: ZMQContext, endpoint: String, model: CLIPModel, backends: ComputeBackends) throws {
         let socket = try ZMQSocket(context, .pair)
         defer { socket.close() }
         try socket.connect(endpoint)
-        var executor = try UnitExecutor(model: model, gemm: gemm)
+        var executor = try UnitExecutor(model: model, backends: backends)
         while let frames = try socket.receive() {
             if frames.count == 1 && frames[0].isEmpty { return }
             guard let message = try? WireMessage(frames: frames), let reply = executor.handle(message) else {

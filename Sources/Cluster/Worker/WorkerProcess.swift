@@ -10,16 +10,17 @@ public enum WorkerProcess {
     public static func run(config c: ClusterConfig, logger: Logger, stop: StopSignal) throws {
         if let warning = try c.security.checkEndpoint(c.coordinator.endpoint) { logger.warning("\(warning)") }
         _ = try c.security.peerSecurity()  // missing or bad keys: said before the model loads
-        let gemm = try OpenBLASBackend(threads: c.worker.threads, logger: logger)
+        let backends = try ComputeBackends.make(threads: c.worker.threads, bf16: true, logger: logger)
         let loaded = try ModelLoading.load(config: c.model.config, pretrained: c.model.pretrained, weights: c.model.weights, logger: logger, stop: stop)
         let model = loaded.model
         let ready = Ready(fingerprint: loaded.fingerprint, model: model.config.name, imageSize: model.config.vision.imageSize,
                           gridSize: model.config.vision.gridSize,
-                          name: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+                          name: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
+                          precisions: backends.precisions)
         var settings = WorkerSettings()
         settings.heartbeatInterval = c.coordinator.heartbeatSeconds
         var loop = WorkerLoop(context: ZMQContext(), endpoint: c.coordinator.endpoint, ready: ready, settings: settings,
-                              model: model, gemm: gemm, logger: logger)
+                              model: model, backends: backends, logger: logger)
         loop.security = try c.security.peerSecurity()
         loop.maxFrameBytes = FrameLimit.bytes(for: model.config, maxReferences: c.security.maxReferences)
         try loop.run(stop: stop)

@@ -35,6 +35,7 @@ extension Precision {
 
 public struct PrecisionUnavailable: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// The CPU features that decide the GEMM kernels (from CPUID and XGETBV: a feature the OS has
