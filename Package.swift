@@ -84,6 +84,8 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "WinCLIP",
+                // `winclip-bench cluster` loads the real coordinator with simulated workers.
+                "Cluster", "Protocol", "Options",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

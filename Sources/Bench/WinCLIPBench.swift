@@ -15,7 +15,7 @@ struct WinCLIPBench: ParsableCommand {
         sliding-window passes of WinCLIP's scales, counts the GEMM work actually done, and \
         prints GFLOP/s next to the sgemm ceiling measured on the same machine in the same run.
         """,
-        subcommands: [PixelMetricsBench.self])
+        subcommands: [PixelMetricsBench.self, ClusterBench.self])
 
     @Option(help: "Model config: a built-in name or an open_clip JSON path.")
     var modelConfig = ModelConfig.defaultName

@@ -178,8 +178,8 @@ public struct CoordinatorMachine: Sendable {
             entry.holders.removeAll { $0 == peer }
             if entry.holders.isEmpty {
                 jobs[ref.job]!.inFlight[ref.unit] = nil
-                if !jobs[ref.job]!.pending.contains(where: { $0.spec.unit == ref.unit }) {
-                    jobs[ref.job]!.pending.insert(entry.task, at: 0)
+                if !jobs[ref.job]!.pending.contains(unit: ref.unit) {
+                    jobs[ref.job]!.pending.prepend(entry.task)
                 }
                 log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
             } else {
@@ -201,7 +201,7 @@ public struct CoordinatorMachine: Sendable {
             guard now - started > deadline else { continue }
             entry.duplicated = true
             jobs[head.job]!.inFlight[head.unit] = entry
-            jobs[head.job]!.pending.insert(entry.task, at: 0)
+            jobs[head.job]!.pending.prepend(entry.task)
             workers[w.peer]!.missedDeadlines += 1
             let missed = workers[w.peer]!.missedDeadlines
             log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
@@ -396,7 +396,9 @@ public struct CoordinatorMachine: Sendable {
             return
         }
         jobs[result.job]!.inFlight[result.unit] = nil
-        jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
+        // A copy not yet handed out: only a late unit has one (checkDeadlines), so only then
+        // is the queue searched.
+        if entry.duplicated { jobs[result.job]!.pending.remove(unit: result.unit) }
         jobs[result.job]!.workersUsed.insert(worker.info.name)
         let spec = entry.task.spec
         if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
@@ -530,7 +532,7 @@ public struct CoordinatorMachine: Sendable {
     /// first; one unit per worker per round, so that a prefetch never starves another worker.
     mutating func dispatch(at now: Double) {
         var assigned = true
-        while assigned {
+        while assigned && hasDispatchableUnits {
             assigned = false
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
@@ -541,7 +543,7 @@ public struct CoordinatorMachine: Sendable {
                               && !(jobs[id]!.inFlight[task.spec.unit]?.holders.contains(peer) ?? false)  // never twice to one worker
                       }) {
                     let peer = available.remove(at: i)
-                    jobs[id]!.pending.removeFirst()
+                    _ = jobs[id]!.pending.removeFirst()
                     let kind = task.spec.kind
                     if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
                         send(peer, context)
@@ -558,6 +560,14 @@ public struct CoordinatorMachine: Sendable {
                     assigned = true
                 }
             }
+        }
+    }
+
+    /// Some job that may dispatch has a unit waiting (else `dispatch` need not rank the workers).
+    var hasDispatchableUnits: Bool {
+        jobOrder.contains { id in
+            guard let job = jobs[id] else { return false }
+            return (job.phase == .setup || job.phase == .scoring) && job.model != nil && !job.pending.isEmpty
         }
     }
 
