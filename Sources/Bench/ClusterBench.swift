@@ -27,7 +27,7 @@ struct ClusterBench: ParsableCommand {
 
     enum Transport: String, ExpressibleByArgument, CaseIterable { case tcp, inproc }
 
-    @Option(help: "Simulated workers, each a DEALER socket holding up to two units.")
+    @Option(help: "Simulated workers, each a DEALER socket holding up to two units (at most about 1,000: ZeroMQ allows 1,023 sockets per context).")
     var simulatedWorkers = 64
 
     @Option(help: "Images of the job.")
@@ -98,7 +98,10 @@ struct ClusterBench: ParsableCommand {
             defer { threads.leave() }
             do { try workers.run(stop: stop, counters: counters) } catch { workerFailure.put("simulated workers: \(error)") }
         }
-        while !counters.isConnected { Thread.sleep(forTimeInterval: 0.01) }
+        while !counters.isConnected {
+            if let error = workerFailure.peek() { throw BenchError(error) }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         // Let every READY arrive, so the job's credit counts all workers.
         Thread.sleep(forTimeInterval: 0.5)
 
