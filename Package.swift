@@ -83,7 +83,9 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "WinCLIP", "Options", "Cluster", "Protocol",  // Cluster: the curve-handshake benchmark
+                "WinCLIP", "Options", "Protocol",
+                // Cluster: the coordinator under load (`cluster`) and the CURVE handshake bench.
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,7 +19,7 @@ struct WinCLIPBench: ParsableCommand {
         prints GFLOP/s as a fraction of the ceiling: the linear-layer product of the largest \
         window-pass shape, at the same precision, on the same machine, in the same run.
         """,
-        subcommands: [PixelMetricsBench.self, CurveHandshakeBench.self])
+        subcommands: [PixelMetricsBench.self, CurveHandshakeBench.self, ClusterBench.self])
 
     @Option(help: "Model config: a built-in name or an open_clip JSON path.")
     var modelConfig = ModelConfig.defaultName

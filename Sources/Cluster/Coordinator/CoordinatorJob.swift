@@ -92,7 +92,7 @@ struct CoordinatorJob {
     var contextMessage: WireMessage?
 
     // Units and images.
-    var pending: [UnitTask] = []
+    var pending = UnitQueue()
     var inFlight: [Int: InFlightUnit] = [:]
     var images: [Int: ImageWork] = [:]
     /// Images received before setup finished (at most the client's credit).

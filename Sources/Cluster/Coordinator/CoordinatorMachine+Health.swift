@@ -16,7 +16,7 @@ extension CoordinatorMachine {
             guard now - started > deadline else { continue }
             entry.duplicated = true
             jobs[head.job]!.inFlight[head.unit] = entry
-            jobs[head.job]!.pending.insert(entry.task, at: 0)
+            jobs[head.job]!.pending.prepend(entry.task)
             workers[w.peer]!.missedDeadlines += 1
             let missed = workers[w.peer]!.missedDeadlines
             log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")

@@ -25,7 +25,9 @@ extension CoordinatorMachine {
             return
         }
         jobs[result.job]!.inFlight[result.unit] = nil
-        jobs[result.job]!.pending.removeAll { $0.spec.unit == result.unit }  // a copy not yet handed out
+        // A copy not yet handed out: only a late unit has one (checkDeadlines), so only then is
+        // the queue searched.
+        if entry.duplicated { jobs[result.job]!.pending.remove(unit: result.unit) }
         jobs[result.job]!.workersUsed.insert(worker.publicName)
         let spec = entry.task.spec
         if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }

@@ -192,8 +192,8 @@ public struct CoordinatorMachine: Sendable {
             entry.holders.removeAll { $0 == peer }
             if entry.holders.isEmpty {
                 jobs[ref.job]!.inFlight[ref.unit] = nil
-                if !jobs[ref.job]!.pending.contains(where: { $0.spec.unit == ref.unit }) {
-                    jobs[ref.job]!.pending.insert(entry.task, at: 0)
+                if !jobs[ref.job]!.pending.contains(unit: ref.unit) {
+                    jobs[ref.job]!.pending.prepend(entry.task)
                 }
                 log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
             } else {
@@ -397,7 +397,7 @@ public struct CoordinatorMachine: Sendable {
     /// first; one unit per worker per round, so that a prefetch never starves another worker.
     mutating func dispatch(at now: Double) {
         var assigned = true
-        while assigned {
+        while assigned && hasDispatchableUnits {
             assigned = false
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
@@ -421,6 +421,14 @@ public struct CoordinatorMachine: Sendable {
                     assigned = true
                 }
             }
+        }
+    }
+
+    /// Some job that may dispatch has a unit waiting (else `dispatch` need not rank the workers).
+    var hasDispatchableUnits: Bool {
+        jobOrder.contains { id in
+            guard let job = jobs[id] else { return false }
+            return (job.phase == .setup || job.phase == .scoring) && job.model != nil && !job.pending.isEmpty
         }
     }
 

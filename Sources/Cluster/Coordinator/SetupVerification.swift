@@ -126,8 +126,8 @@ extension CoordinatorMachine {
             guard let job = jobs[id], job.phase == .setup, let model = job.model, principals(of: model.fingerprint).count < 2 else { continue }
             for kind in [UnitKind.text, .references] {
                 guard var check = jobs[id]?.setupChecks[kind], check.copies > 1,
-                      let waiting = jobs[id]?.pending.firstIndex(where: { $0.spec.kind == kind }) else { continue }
-                jobs[id]!.pending.remove(at: waiting)
+                      let waiting = jobs[id]?.pending.firstOffset(where: { $0.spec.kind == kind }) else { continue }
+                _ = jobs[id]!.pending.remove(at: waiting)
                 check.copies -= 1
                 jobs[id]!.setupChecks[kind] = check
                 log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")

@@ -64,13 +64,18 @@ struct WorkerRegistry {
     /// Workers that may take another unit (fewer than `prefetch` in flight): the least loaded
     /// first, then the longest idle (ties broken by routing id, so the order is reproducible).
     func available(prefetch: Int) -> [PeerID] {
-        records.values.filter { $0.inFlight.count < prefetch && !$0.quarantined }
-            .sorted { a, b in
-                if a.inFlight.count != b.inFlight.count { return a.inFlight.count < b.inFlight.count }
-                if a.idleSince != b.idleSince { return a.idleSince < b.idleSince }
-                return a.peer.lexicographicallyPrecedes(b.peer)
-            }
-            .map(\.peer)
+        // Sorts small keys, not the records (copying records while sorting dominated dispatch).
+        var keys: [(load: Int, idleSince: Double, peer: PeerID)] = []
+        keys.reserveCapacity(records.count)
+        for w in records.values where w.inFlight.count < prefetch && !w.quarantined {
+            keys.append((w.inFlight.count, w.idleSince, w.peer))
+        }
+        keys.sort { a, b in
+            if a.load != b.load { return a.load < b.load }
+            if a.idleSince != b.idleSince { return a.idleSince < b.idleSince }
+            return a.peer.lexicographicallyPrecedes(b.peer)
+        }
+        return keys.map(\.peer)
     }
 
     /// The fingerprint most workers have (ties: the smaller string, so the choice is stable).

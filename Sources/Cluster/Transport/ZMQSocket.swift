@@ -94,13 +94,18 @@ public final class ZMQSocket {
         return String(cString: buffer)
     }
 
+    /// Frames at least this large (pixel blobs) are lent to ZeroMQ instead of copied: the
+    /// coordinator sends an image's pixels with each of its units, and copying them was most
+    /// of its time per unit.
+    static let lendingThreshold = 64 << 10
+
     /// Sends one multipart message. Returns false when it would block (with `dontWait`).
     @discardableResult
     public func send(_ frames: [Data], dontWait: Bool = false) throws -> Bool {
         for (i, frame) in frames.enumerated() {
             var flags: Int32 = i < frames.count - 1 ? ZMQ_SNDMORE : 0
             if dontWait { flags |= ZMQ_DONTWAIT }
-            let rc = frame.withUnsafeBytes { p -> Int32 in
+            let rc = frame.count >= Self.lendingThreshold ? sendLent(frame, flags: flags) : frame.withUnsafeBytes { p -> Int32 in
                 zmq_send(handle, p.baseAddress, frame.count, flags)
             }
             if rc < 0 {
@@ -109,6 +114,33 @@ public final class ZMQSocket {
             }
         }
         return true
+    }
+
+    /// Sends `frame` without copying it: a ZeroMQ message over the frame's bytes that holds a
+    /// reference to the frame (a `LentFrame`) until ZeroMQ is done with it, on whichever
+    /// thread (the I/O thread after a TCP write; the receiver's, inproc). The bytes stay put:
+    /// `LentFrame` holds the only reference this code keeps, never mutates it, and a `Data`
+    /// moves its bytes only when mutated (a copy-on-write of a shared buffer moves the writer's
+    /// copy, not this one).
+    private func sendLent(_ frame: Data, flags: Int32) -> Int32 {
+        let lent = Unmanaged.passRetained(LentFrame(frame))
+        let bytes = lent.takeUnretainedValue().bytes.withUnsafeBytes { UnsafeMutableRawPointer(mutating: $0.baseAddress!) }
+        var msg = zmq_msg_t()
+        let release: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, hint in
+            Unmanaged<LentFrame>.fromOpaque(hint!).release()
+        }
+        guard zmq_msg_init_data(&msg, bytes, frame.count, release, lent.toOpaque()) == 0 else {
+            lent.release()
+            return -1
+        }
+        let rc = zmq_msg_send(&msg, handle, flags)
+        if rc < 0 {
+            // Not taken: closing the message releases the frame; the caller reads the send's errno.
+            let sendError = errno
+            zmq_msg_close(&msg)
+            errno = sendError
+        }
+        return rc
     }
 
     /// Receives one multipart message, waiting at most `timeoutMs` (nil: forever).
@@ -141,4 +173,10 @@ public final class ZMQSocket {
         }
         return items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 }
     }
+}
+
+/// A frame lent to ZeroMQ (`ZMQSocket.sendLent`): kept alive until ZeroMQ's free callback.
+private final class LentFrame: Sendable {
+    let bytes: Data
+    init(_ bytes: Data) { self.bytes = bytes }
 }
