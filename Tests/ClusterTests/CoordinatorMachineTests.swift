@@ -378,3 +378,15 @@ final class PrecisionRoutingTests: XCTestCase {
         XCTAssertEqual(try h.take(capable, .unit).first?.decode(UnitSpec.self).options.precision, .bf16)
     }
 }
+
+extension CoordinatorMachineTests {
+    /// The note comes with ACCEPTED, before any tick: a short job cannot end without it.
+    func testForeignWorkersAreNamedWhenTheJobIsAccepted() throws {
+        var h = Harness()
+        h.addWorker(w1, fingerprint: "fp")
+        h.addWorker(w2, fingerprint: "other")
+        let job = try XCTUnwrap(h.submit(c1, images: 1)).job
+        let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
+        XCTAssert(notes.contains { $0.contains("not used for job \(job)") }, "\(notes)")
+    }
+}

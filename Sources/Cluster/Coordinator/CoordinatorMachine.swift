@@ -268,13 +268,12 @@ public struct CoordinatorMachine: Sendable {
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
                                                          model: sample.info.model, credit: credit)))
         log(.info, "job \(id) accepted on model \(sample.info.model) [\(fingerprint)], \(live) worker(s), \(job.model!.plan.units.count) units per image")
-        if job.fewShot {
-            job.move(to: .references)
-            jobs[id] = job
-        } else {
-            jobs[id] = job
-            startSetup(id, at: now)
-        }
+        if job.fewShot { job.move(to: .references) }
+        jobs[id] = job
+        // Workers of other models are named to the client now, not at the next tick (a short
+        // job could end before it).
+        noteForeignWorkers()
+        if !job.fewShot { startSetup(id, at: now) }
     }
 
     mutating func image(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {

@@ -3,7 +3,7 @@ import Foundation
 /// Wraps a backend and counts the floating-point operations (2 m n k per GEMM) it runs, so
 /// that benchmarks report GFLOP/s from what was actually computed (linear layers at any
 /// precision count the same 2 m n k).
-public final class CountingBackend: MatMulBackend, @unchecked Sendable {
+public final class CountingBackend: MatMulBackend, Sendable {
     public let inner: MatMulBackend
     private let tally: Tally
     public var name: String { inner.name }

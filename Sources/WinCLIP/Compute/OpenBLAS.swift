@@ -33,6 +33,7 @@ public enum OpenBLAS {
         "/usr/lib/aarch64-linux-gnu/libopenblas.so.0", "libopenblas.dylib",
     ]
 
+    /// `nonisolated(unsafe)` is safe: read and written only in `load`, with `lock` held.
     nonisolated(unsafe) private static var cachedStatus: Result<Status, LoadError>?
     private static let lock = NSLock()
 
