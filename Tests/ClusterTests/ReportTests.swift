@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 @testable import Cluster
-import WinCLIP
+@testable import WinCLIP
 
 /// report.html, its figures, and the end of a job (JobReport): thresholds.json, decisions in
 /// results.jsonl, pictures. The page in a real browser: ReportBrowserTests.
@@ -59,7 +59,7 @@ final class ReportTests: XCTestCase {
     // MARK: - the page
 
     private func syntheticRows(_ n: Int) -> [ReportRow] {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         return (0..<n).map { i in
             let type = ["good", "good", "good", "crack", "scratch", "hole"][i % 6]
             let label = type == "good" ? 0 : 1

@@ -1,6 +1,6 @@
 import Foundation
 @testable import Cluster
-import WinCLIP
+@testable import WinCLIP
 
 /// A finished job's output folder made without a model: an MVTec-like dataset of small PNG images
 /// (test/good, test/crack, test/scratch, masks under ground_truth), results.jsonl rows with
@@ -19,7 +19,7 @@ struct SyntheticRun {
         let fm = FileManager.default
         root = directory.appendingPathComponent("data")
         output = directory.appendingPathComponent("out")
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var items: [DatasetItem] = []
         var rows: [(DatasetItem, Float?, [Float]?, String?)] = []
         let types = ["good", "crack", "scratch"]
@@ -49,7 +49,7 @@ struct SyntheticRun {
                 for x in 0..<Self.mapSize {
                     let d = Float((x - cx) * (x - cx) + (y - cy) * (y - cy))
                     let blob: Float = label == 1 ? 0.7 * Foundation.exp(-d / 6) : 0
-                    map[y * Self.mapSize + x] = min(1, 0.1 + 0.2 * rng.unit() + blob)
+                    map[y * Self.mapSize + x] = min(1, 0.1 + 0.2 * rng.nextUnitFloat() + blob)
                 }
             }
             try PNGEncoder.write(RGBImage(width: Self.imageSize, height: Self.imageSize, pixels: pixels), to: url)
@@ -79,18 +79,7 @@ struct SyntheticRun {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+extension SplitMix64 {
     /// Roughly normal: the sum of 4 uniforms, centred and scaled to unit variance.
-    mutating func normal() -> Float { (unit() + unit() + unit() + unit() - 2) * 1.7320508 }
+    mutating func normal() -> Float { (nextUnitFloat() + nextUnitFloat() + nextUnitFloat() + nextUnitFloat() - 2) * 1.7320508 }
 }

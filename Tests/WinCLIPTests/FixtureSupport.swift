@@ -13,6 +13,15 @@ enum Fixtures {
 
     static func open(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(path: path(name)) }
 
+    /// A Pillow reference file and the image files it covers (its `files` metadata).
+    static func fileList(_ name: String) throws -> (SafeTensorsFile, [String]) {
+        let file = try open(name)
+        guard let json = file.metadata["files"], let data = json.data(using: .utf8),
+              let files = try JSONSerialization.jsonObject(with: data) as? [String], !files.isEmpty
+        else { throw SafeTensorsError("\(name) has no 'files' metadata") }
+        return (file, files)
+    }
+
     /// One BLAS backend for the whole test run (one thread: tests run on a shared 2-core machine).
     static let backend: OpenBLASBackend = {
         do { return try OpenBLASBackend(threads: 1) } catch { fatalError("OpenBLAS: \(error)") }

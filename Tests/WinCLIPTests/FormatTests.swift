@@ -11,23 +11,10 @@ final class FormatTests: XCTestCase {
     /// for other libwebp builds, as for JPEG. The measured difference is printed.
     static let lossyWebPTolerance: Float = 1
 
-    static let fixtures: URL = {
-        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            fatalError("Fixtures resource missing from the test bundle")
-        }
-        return url
-    }()
-
-    static func reference() throws -> (SafeTensorsFile, [String]) {
-        let file = try SafeTensorsFile(path: fixtures.appendingPathComponent("formats.safetensors").path)
-        guard let json = file.metadata["files"], let data = json.data(using: .utf8),
-              let files = try JSONSerialization.jsonObject(with: data) as? [String], !files.isEmpty
-        else { throw SafeTensorsError("formats.safetensors has no 'files' metadata") }
-        return (file, files)
-    }
+    static func reference() throws -> (SafeTensorsFile, [String]) { try Fixtures.fileList("formats.safetensors") }
 
     static func path(_ name: String) -> String {
-        fixtures.appendingPathComponent("formats").appendingPathComponent(name).path
+        Fixtures.directory.appendingPathComponent("formats").appendingPathComponent(name).path
     }
 
     static func stem(_ name: String) -> String { (name as NSString).deletingPathExtension }

@@ -12,23 +12,10 @@ final class ImageTests: XCTestCase {
     static let jpegPixelTolerance: Float = 1
     static let tensorTolerance: Float = 1e-5
 
-    static let fixtures: URL = {
-        guard let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil) else {
-            fatalError("Fixtures resource missing from the test bundle")
-        }
-        return url
-    }()
-
-    static func reference() throws -> (SafeTensorsFile, [String]) {
-        let file = try SafeTensorsFile(path: fixtures.appendingPathComponent("images.safetensors").path)
-        guard let json = file.metadata["files"], let data = json.data(using: .utf8),
-              let files = try JSONSerialization.jsonObject(with: data) as? [String], !files.isEmpty
-        else { throw SafeTensorsError("images.safetensors has no 'files' metadata") }
-        return (file, files)
-    }
+    static func reference() throws -> (SafeTensorsFile, [String]) { try Fixtures.fileList("images.safetensors") }
 
     static func imagePath(_ name: String) -> String {
-        fixtures.appendingPathComponent("images").appendingPathComponent(name).path
+        Fixtures.directory.appendingPathComponent("images").appendingPathComponent(name).path
     }
 
     static func stem(_ name: String) -> String { (name as NSString).deletingPathExtension }
