@@ -1,3 +1,6 @@
+// The format of the generated tokenizer table files: which files there are, how their lines read,
+// and what can be wrong with them.
+
 /// One of the generated table files the tokenizer reads at start (written into `Resources/` by
 /// `Tools/reference/tokenizer_tables.py`).
 enum TokenizerTableFile: CaseIterable, Sendable {
