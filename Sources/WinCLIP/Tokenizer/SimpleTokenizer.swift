@@ -1,6 +1,6 @@
 import Foundation
 
-/// A failure to load the BPE vocabulary.
+/// A failure to load the BPE vocabulary or one of the generated tokenizer tables.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// The bundled vocabulary resource is not in the module's bundle.
     case bundledVocabularyMissing
