@@ -46,7 +46,12 @@ let package = Package(
                 "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
+            // The BPE vocabulary and the tokenizer tables Tools/reference/tokenizer_tables.py generates.
+            resources: [
+                .copy("Resources/bpe_simple_vocab_16e6.txt.gz"), .copy("Resources/html5_entities.txt"),
+                .copy("Resources/ftfy_entities.txt"), .copy("Resources/character_widths.txt"),
+                .copy("Resources/unicode_classes.txt"),
+            ]
         ),
         // The wire format: message types, bodies and the frame codec (no engine, no sockets).
         .target(name: "Protocol", dependencies: ["Options"]),

@@ -1,27 +1,9 @@
 /// Python's `html.unescape` (CPython 3.11 `Lib/html/__init__.py`) and ftfy's stricter
 /// `unescape_html`, over Unicode scalars (Python `str` is a sequence of code points).
-enum HTMLUnescape {
-    /// Entity name (without '&') -> replacement, from `html.entities.html5`.
-    static let html5: [String: [Unicode.Scalar]] = parseTable(HTMLEntityTable.html5)
-    /// ftfy's `HTML_ENTITIES` keyed without '&': the ';'-terminated html5 names plus upper-cased forms.
-    static let ftfy: [String: [Unicode.Scalar]] = {
-        var table = parseTable(HTMLEntityTable.ftfyUpperCase)
-        for (name, value) in html5 where name.hasSuffix(";") { table[name] = value }
-        return table
-    }()
-    /// Longest name in html5 (32, "CounterClockwiseContourIntegral;").
+struct HTMLUnescape: Sendable {
+    let entities: HTMLEntityTable
+    /// Longest name the pattern takes (`{1,32}`; html5's longest is "CounterClockwiseContourIntegral;").
     private static let maxNameLength = 32
-
-    private static func parseTable(_ source: String) -> [String: [Unicode.Scalar]] {
-        var table: [String: [Unicode.Scalar]] = [:]
-        for line in source.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard parts.count == 2 else { continue }
-            let scalars = parts[1].split(separator: ",").compactMap { UInt32($0, radix: 16).flatMap(Unicode.Scalar.init) }
-            table[String(parts[0])] = scalars
-        }
-        return table
-    }
 
     /// `html._invalid_charrefs`: numeric references remapped as HTML5 specifies (Windows-1252 for 0x80...0x9F).
     private static let invalidCharrefs: [UInt32: UInt32] = [
@@ -53,7 +35,7 @@ enum HTMLUnescape {
     private static func number(_ digits: ArraySlice<Unicode.Scalar>, radix: UInt32) -> UInt32 {
         var n: UInt32 = 0
         for c in digits {
-            let d = radix == 16 ? hexValue(c)! : c.value - 0x30
+            let d = radix == 16 ? Self.hexValue(c)! : c.value - 0x30
             n = min(n * radix + d, 0x11_0000)
         }
         return n
@@ -69,7 +51,7 @@ enum HTMLUnescape {
 
     /// Python's `html.unescape(s)`: the regex
     /// `&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)` substituted left to right.
-    static func unescape(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    func unescape(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
         guard s.contains("&") else { return s }
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(s.count)
@@ -82,22 +64,22 @@ enum HTMLUnescape {
             if s[j] == "#" {
                 // Decimal: #[0-9]+;?
                 var k = j + 1
-                while k < n && isASCIIDigit(s[k]) { k += 1 }
+                while k < n && Self.isASCIIDigit(s[k]) { k += 1 }
                 if k > j + 1 {
-                    let value = number(s[(j + 1)..<k], radix: 10)
+                    let value = Self.number(s[(j + 1)..<k], radix: 10)
                     if k < n && s[k] == ";" { k += 1 }
-                    out.append(contentsOf: decodeNumeric(value))
+                    out.append(contentsOf: Self.decodeNumeric(value))
                     i = k
                     continue
                 }
                 // Hexadecimal: #[xX][0-9a-fA-F]+;?
                 if j + 1 < n && (s[j + 1] == "x" || s[j + 1] == "X") {
                     k = j + 2
-                    while k < n && hexValue(s[k]) != nil { k += 1 }
+                    while k < n && Self.hexValue(s[k]) != nil { k += 1 }
                     if k > j + 2 {
-                        let value = number(s[(j + 2)..<k], radix: 16)
+                        let value = Self.number(s[(j + 2)..<k], radix: 16)
                         if k < n && s[k] == ";" { k += 1 }
-                        out.append(contentsOf: decodeNumeric(value))
+                        out.append(contentsOf: Self.decodeNumeric(value))
                         i = k
                         continue
                     }
@@ -107,7 +89,7 @@ enum HTMLUnescape {
                 continue
             }
             // Named: [^\t\n\f <&#;]{1,32};?
-            while j < n && j - (i + 1) < maxNameLength && !isNameTerminator(s[j]) { j += 1 }
+            while j < n && j - (i + 1) < Self.maxNameLength && !Self.isNameTerminator(s[j]) { j += 1 }
             guard j > i + 1 else { out.append(c); i += 1; continue }
             if j < n && s[j] == ";" { j += 1 }
             let name = Array(s[(i + 1)..<j])
@@ -129,12 +111,12 @@ enum HTMLUnescape {
 
     /// Named branch of `_replace_charref`: the whole name, else the longest prefix of at least two
     /// characters that is an html5 name (names without ';' are the legacy ones such as "amp").
-    private static func replaceNamed(_ name: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    private func replaceNamed(_ name: [Unicode.Scalar]) -> [Unicode.Scalar] {
         // Keys are ASCII; a name with other scalars can match only through an ASCII prefix.
-        if let v = html5[string(name[...])], name.allSatisfy(\.isASCII) { return v }
+        if let v = entities.html5[Self.string(name[...])], name.allSatisfy(\.isASCII) { return v }
         var x = name.count - 1
         while x > 1 {
-            if name[..<x].allSatisfy(\.isASCII), let v = html5[string(name[..<x])] { return v + name[x...] }
+            if name[..<x].allSatisfy(\.isASCII), let v = entities.html5[Self.string(name[..<x])] { return v + name[x...] }
             x -= 1
         }
         return ["&"] + name
@@ -142,7 +124,7 @@ enum HTMLUnescape {
 
     /// ftfy's `fixes.unescape_html`: only `&#?[0-9A-Za-z]{1,24};` is considered; names come from
     /// ftfy's table, numeric references are decoded by `html.unescape` only when it consumes the ';'.
-    static func ftfyUnescape(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    func ftfyUnescape(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
         guard s.contains("&") else { return s }
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(s.count)
@@ -154,11 +136,11 @@ enum HTMLUnescape {
             var j = i + 1
             if j < n && s[j] == "#" { j += 1 }
             let start = j
-            while j < n && j - start < 24 && isASCIIAlphanumeric(s[j]) { j += 1 }
+            while j < n && j - start < 24 && Self.isASCIIAlphanumeric(s[j]) { j += 1 }
             guard j > start, j < n, s[j] == ";" else { out.append(c); i += 1; continue }
             let match = Array(s[i...j])  // "&...;"
             i = j + 1
-            if let v = ftfy[string(match[1...])] {
+            if let v = entities.ftfy[Self.string(match[1...])] {
                 out.append(contentsOf: v)
             } else if match[1] == "#" {
                 let decoded = unescape(match)

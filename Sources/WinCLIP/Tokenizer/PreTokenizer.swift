@@ -11,28 +11,30 @@
 ///   IGNORECASE it is neither in `[\p{L}]` nor in `[^\s\p{L}\p{N}]`: it matches nothing and is
 ///   dropped like whitespace (the only such code point in the `regex` module's tables).
 /// `\s` is the `regex` module's Unicode White_Space, i.e. Python's `str.isspace()` minus U+001C...U+001F.
-/// The classes of non-ASCII code points come from `UnicodeClassTable`, generated from the reference's
-/// `regex` module, so they follow its Unicode version rather than the Swift runtime's.
-enum PreTokenizer {
+/// The classes of non-ASCII code points come from `UnicodeClassTable`, a resource generated from the
+/// reference's `regex` module, so they follow its Unicode version rather than the Swift runtime's.
+struct PreTokenizer: Sendable {
+    let unicodeClasses: UnicodeClassTable
+
     static let startOfText: [Unicode.Scalar] = Array("<start_of_text>".unicodeScalars)
     static let endOfText: [Unicode.Scalar] = Array("<end_of_text>".unicodeScalars)
     private static let contractions: [[Unicode.Scalar]] = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map { Array($0.unicodeScalars) }
 
     /// Word boundaries as index ranges into `text`.
-    static func split(_ text: [Unicode.Scalar]) -> [Range<Int>] {
+    func split(_ text: [Unicode.Scalar]) -> [Range<Int>] {
         var words: [Range<Int>] = []
         let n = text.count
         var i = 0
         scan: while i < n {
             let c = text[i]
             if c == "<" {
-                for special in [startOfText, endOfText] where matchesIgnoringCase(special, in: text, at: i) {
+                for special in [Self.startOfText, Self.endOfText] where Self.matchesIgnoringCase(special, in: text, at: i) {
                     words.append(i..<(i + special.count)); i += special.count
                     continue scan
                 }
             }
             if c == "'" {
-                for literal in contractions where matchesIgnoringCase(literal, in: text, at: i) {
+                for literal in Self.contractions where Self.matchesIgnoringCase(literal, in: text, at: i) {
                     words.append(i..<(i + literal.count)); i += literal.count
                     continue scan
                 }
@@ -57,7 +59,7 @@ enum PreTokenizer {
 
     enum CharacterClass { case letter, number, other, none }
 
-    static func characterClass(_ c: Unicode.Scalar) -> CharacterClass {
+    func characterClass(_ c: Unicode.Scalar) -> CharacterClass {
         if c.isASCII {
             switch c.value {
             case 0x41...0x5A, 0x61...0x7A: return .letter
@@ -66,19 +68,7 @@ enum PreTokenizer {
             default: return .other
             }
         }
-        // Binary search of the last run starting at or before c.
-        let runs = UnicodeClassTable.runs
-        var lo = 0, hi = runs.count / 3  // runs[3 * k] is the k-th run's start
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if runs[3 * mid] <= c.value { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, c.value <= runs[3 * (lo - 1) + 1] else { return .other }
-        switch runs[3 * (lo - 1) + 2] {
-        case 1: return .letter
-        case 2: return .number
-        default: return .none
-        }
+        return unicodeClasses.characterClass(of: c)
     }
 
     /// Whether `literal` (lower-case ASCII) occurs at `text[i...]`, letters compared case-insensitively.

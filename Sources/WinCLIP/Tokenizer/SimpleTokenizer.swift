@@ -1,6 +1,6 @@
 import Foundation
 
-/// A failure to load the BPE vocabulary.
+/// A failure to load the BPE vocabulary or one of the generated tokenizer tables.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// The bundled vocabulary resource is not in the module's bundle.
     case bundledVocabularyMissing
@@ -8,6 +8,12 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case unreadableVocabulary(path: String, reason: String)
     /// The vocabulary file was read but is not a gzip-compressed CLIP merges list.
     case corruptVocabulary(path: String, reason: String)
+    /// A generated tokenizer table (`Tools/reference/tokenizer_tables.py`) is not in the module's bundle.
+    case bundledTableMissing(file: String)
+    /// A tokenizer table file could not be read.
+    case unreadableTable(path: String, reason: String)
+    /// A tokenizer table file was read but does not hold what it should.
+    case corruptTable(path: String, defect: TokenizerTableDefect)
 
     public var description: String {
         switch self {
@@ -17,6 +23,12 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "cannot read the BPE vocabulary \(path): \(reason)"
         case let .corruptVocabulary(path, reason):
             return "the BPE vocabulary \(path) is corrupt: \(reason)"
+        case let .bundledTableMissing(file):
+            return "the tokenizer table \(file) is missing from the WinCLIP resource bundle"
+        case let .unreadableTable(path, reason):
+            return "cannot read the tokenizer table \(path): \(reason)"
+        case let .corruptTable(path, defect):
+            return "the tokenizer table \(path) is corrupt: \(defect)"
         }
     }
 }
@@ -45,6 +57,8 @@ public final class SimpleTokenizer: Sendable {
     private let merges: [UInt64: UInt64]
     /// Vocabulary strings by id (for `decode`).
     private let vocabulary: [String]
+    private let cleaner: TextCleaner
+    private let preTokenizer: PreTokenizer
 
     /// The vocabulary bundled with the module (open_clip's `bpe_simple_vocab_16e6.txt.gz`).
     static var bundledVocabularyURL: URL? {
@@ -52,8 +66,14 @@ public final class SimpleTokenizer: Sendable {
     }
 
     /// Loads the merges list `vocabURL` (gzip-compressed `bpe_simple_vocab_16e6.txt.gz`), or the copy
-    /// bundled with the module when nil.
-    public init(vocabURL: URL? = nil) throws {
+    /// bundled with the module when nil, and the bundled tokenizer tables.
+    public convenience init(vocabURL: URL? = nil) throws {
+        try self.init(vocabURL: vocabURL, tables: try TokenizerTables.bundled())
+    }
+
+    init(vocabURL: URL?, tables: TokenizerTables) throws {
+        cleaner = TextCleaner(tables: tables)
+        preTokenizer = PreTokenizer(unicodeClasses: tables.unicodeClasses)
         let url: URL
         if let vocabURL {
             url = vocabURL
@@ -128,9 +148,9 @@ public final class SimpleTokenizer: Sendable {
 
     /// BPE ids of `text` after open_clip's clean-up, without start/end tokens.
     public func encode(_ text: String) -> [Int] {
-        let cleaned = TextCleaner.clean(text)
+        let cleaned = cleaner.clean(text)
         var ids: [Int] = []
-        for range in PreTokenizer.split(cleaned) {
+        for range in preTokenizer.split(cleaned) {
             let word = cleaned[range]
             // The special tokens are in open_clip's BPE cache as themselves.
             if word.elementsEqual(PreTokenizer.startOfText) { ids.append(Self.startToken); continue }

@@ -27,11 +27,19 @@ import Foundation
 /// Unicode data: NFC comes from Foundation (checked equal to Python 3.11's `unicodedata` for every
 /// code point, alone and as its NFD); lower-casing uses the Swift runtime's case mappings restricted
 /// to code points of Unicode 14.0, Python 3.11's version (see `PythonString.lower`).
-enum TextCleaner {
+struct TextCleaner: Sendable {
+    let htmlUnescape: HTMLUnescape
+    let characterWidths: CharacterWidthTable
+
+    init(tables: TokenizerTables) {
+        htmlUnescape = HTMLUnescape(entities: tables.htmlEntities)
+        characterWidths = tables.characterWidths
+    }
+
     /// The full open_clip `clean='lower'` pipeline.
-    static func clean(_ text: String) -> [Unicode.Scalar] {
+    func clean(_ text: String) -> [Unicode.Scalar] {
         var s = fixText(Array(text.unicodeScalars))
-        s = HTMLUnescape.unescape(HTMLUnescape.unescape(s))
+        s = htmlUnescape.unescape(htmlUnescape.unescape(s))
         s = PythonString.strip(s)
         s = PythonString.collapseWhitespace(s)
         return PythonString.lower(s)
@@ -40,7 +48,7 @@ enum TextCleaner {
     // MARK: - ftfy.fix_text
 
     /// `ftfy.fix_text(text)` minus the parts listed in the type's documentation.
-    static func fixText(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    func fixText(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(text.count)
         var unescapeHTML = true  // "auto"; once a segment holds '<' it stays off for the rest
@@ -58,21 +66,21 @@ enum TextCleaner {
     }
 
     /// `ftfy.fix_and_explain`: apply the fixers until the text no longer changes.
-    static func fixSegment(_ segment: [Unicode.Scalar], unescapeHTML: Bool) -> [Unicode.Scalar] {
+    func fixSegment(_ segment: [Unicode.Scalar], unescapeHTML: Bool) -> [Unicode.Scalar] {
         var text = segment
         while true {
             let original = text
-            if unescapeHTML { text = HTMLUnescape.ftfyUnescape(text) }
+            if unescapeHTML { text = htmlUnescape.ftfyUnescape(text) }
             // fix_encoding: not reproduced (see the type's documentation).
-            text = fixC1Controls(text)
-            text = fixLatinLigatures(text)
+            text = Self.fixC1Controls(text)
+            text = Self.fixLatinLigatures(text)
             text = fixCharacterWidth(text)
-            text = uncurlQuotes(text)
-            text = fixLineBreaks(text)
+            text = Self.uncurlQuotes(text)
+            text = Self.fixLineBreaks(text)
             // fix_surrogates: nothing to do on Swift strings.
-            text = removeTerminalEscapes(text)
-            text = removeControlChars(text)
-            text = nfc(text)
+            text = Self.removeTerminalEscapes(text)
+            text = Self.removeControlChars(text)
+            text = Self.nfc(text)
             if text == original { return text }
         }
     }
@@ -105,11 +113,11 @@ enum TextCleaner {
         return out
     }
 
-    static func fixCharacterWidth(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    func fixCharacterWidth(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
         guard s.contains(where: { $0.value == 0x3000 || $0.value >= 0xFF01 }) else { return s }
         var out: [Unicode.Scalar] = []
         for c in s {
-            if let r = CharacterWidthTable.map[c.value] { out.append(contentsOf: r) } else { out.append(c) }
+            if let r = characterWidths.map[c.value] { out.append(contentsOf: r) } else { out.append(c) }
         }
         return out
     }
