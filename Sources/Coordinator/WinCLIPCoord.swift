@@ -129,8 +129,11 @@ extension WinCLIPCoord {
         @Option(help: "Refuse image files larger than this many bytes, without reading them (default 268435456, 256 MiB).")
         var maxImageBytes: Int = ImageLimits.defaultMaxFileBytes
 
-        @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one.")
+        @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one; refused when that run used another model, class or options (see --thresholds-from-other-run).")
         var thresholds: String?
+
+        @Flag(help: "Apply --thresholds FILE even when it was learned with another model, class or options (the report says so).")
+        var thresholdsFromOtherRun = false
 
         @Option(help: "Set the image threshold by hand: rows get pred_label and normalized_score (0.5 = this score).")
         var threshold: Float?
@@ -163,6 +166,9 @@ extension WinCLIPCoord {
                 o.allCategories = allCategories
                 if thresholds != nil && threshold != nil { throw ValidationError("--thresholds and --threshold exclude each other") }
                 if let thresholds { o.thresholds = .file(thresholds) } else if let threshold { o.thresholds = .manual(threshold) }
+                if thresholdsFromOtherRun && thresholds == nil { throw ValidationError("--thresholds-from-other-run goes with --thresholds FILE") }
+                o.thresholdsFromOtherRun = thresholdsFromOtherRun
+                o.arguments = CommandLine.arguments
                 o.mapNormalization = mapNormalization
                 guard maxImagePixels > 0, maxImageBytes > 0 else { throw ValidationError("--max-image-pixels and --max-image-bytes must be positive") }
                 o.decode = ImageDecodeOptions(limits: ImageLimits(maxFileBytes: maxImageBytes, maxPixels: maxImagePixels), sixteenBit: sixteenBit)

@@ -1,0 +1,98 @@
+import Foundation
+import Options
+import WinCLIP
+
+/// Settings a submit refuses before it computes anything, each naming the option to change.
+public enum SubmitRefusal: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `--workers N` below 1: an embedded cluster without a worker would wait forever.
+    case noWorkers(requested: Int)
+    /// `--task classification --save-maps`: classification computes no maps to save.
+    case mapsWithoutSegmentation
+    /// `--resume` with or without `--save-maps` unlike the run it continues: the folder would
+    /// hold rows with maps and rows without.
+    case resumeMixesMaps(earlierSavedMaps: Bool)
+    /// `--thresholds FILE` learned by a run of another model, class or options (accepted with
+    /// `--thresholds-from-other-run`).
+    case thresholdsFromOtherRun(file: String, differences: [ThresholdsMismatch])
+
+    public var description: String {
+        switch self {
+        case .noWorkers(let n):
+            return "--workers \(n): an embedded cluster needs at least one worker (default: one per core)"
+        case .mapsWithoutSegmentation:
+            return "--save-maps needs maps, and --task classification computes none: use --task segmentation, or drop --save-maps"
+        case .resumeMixesMaps(let earlier):
+            return earlier
+                ? "--resume without --save-maps: the interrupted run saved maps, so its folder would mix rows with maps and rows without; resume with --save-maps"
+                : "--resume with --save-maps: the interrupted run saved no maps, so its folder would mix rows with maps and rows without; resume without --save-maps, or start again in another --output"
+        case .thresholdsFromOtherRun(let file, let differences):
+            return "--thresholds \(file) was learned by another run (\(differences.map(\.description).joined(separator: "; "))); "
+                + "its threshold does not fit this run's scores. Learn one from labelled images of this setup, or pass --thresholds-from-other-run to apply it anyway"
+        }
+    }
+}
+
+/// One way a thresholds file's run differs from this one.
+public enum ThresholdsMismatch: Equatable, Sendable, CustomStringConvertible {
+    case fingerprint(file: String, run: String)
+    case className(file: String, run: String)
+    /// A job option (its cluster.yaml / JSON key), with both values as JSON.
+    case option(key: String, file: String, run: String)
+    /// The file does not say (a hand-written file): "model fingerprint", "job options".
+    case notRecorded(String)
+
+    public var description: String {
+        switch self {
+        case .fingerprint(let file, let run): return "model fingerprint \(file) in the file, \(run) here"
+        case .className(let file, let run): return "class '\(file)' in the file, '\(run)' here"
+        case .option(let key, let file, let run): return "\(key) \(file) in the file, \(run) here"
+        case .notRecorded(let what): return "the file records no \(what)"
+        }
+    }
+
+    /// Options that do not change a score: `segment_above` only decides which images get maps.
+    static let ignoredOptions: Set<String> = ["segment_above"]
+
+    /// How the run that learned `saved` differs from this one (empty: the same model, class and
+    /// options). `fingerprint` nil: this run's model is not known yet (not compared).
+    public static func between(_ saved: Thresholds, fingerprint: String?, options: JobOptions) throws -> [ThresholdsMismatch] {
+        var out: [ThresholdsMismatch] = []
+        if let ours = fingerprint {
+            if let theirs = saved.fingerprint {
+                if theirs != ours { out.append(.fingerprint(file: theirs, run: ours)) }
+            } else {
+                out.append(.notRecorded("model fingerprint"))
+            }
+        }
+        guard case .object(let theirs)? = saved.options else { return out + [.notRecorded("job options")] }
+        guard case .object(let ours) = try JSONValue(encoding: options) else { return out }
+        for key in Set(theirs.keys).union(ours.keys).sorted() where !ignoredOptions.contains(key) {
+            let a = theirs[key] ?? .null, b = ours[key] ?? .null
+            guard a != b else { continue }
+            if key == "class_name" {
+                out.append(.className(file: a.plainText, run: b.plainText))
+            } else {
+                out.append(.option(key: key, file: a.plainText, run: b.plainText))
+            }
+        }
+        return out
+    }
+}
+
+extension JSONValue {
+    /// Compact JSON text, a string without its quotes.
+    var plainText: String {
+        if case .string(let s) = self { return s }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+    }
+}
+
+extension SubmitRefusal {
+    /// The combinations of options refused before any work.
+    static func check(_ o: SubmitOptions) throws(SubmitRefusal) {
+        if o.embedded, let workers = o.workers, workers < 1 { throw .noWorkers(requested: workers) }
+        if o.saveMaps && o.config.winclip.task == .classification { throw .mapsWithoutSegmentation }
+    }
+}
