@@ -67,7 +67,7 @@ public struct OutputFailure: Error, Equatable, Sendable, CustomStringConvertible
                 case .fileWriteNoPermission, .fileReadNoPermission: code = EACCES
                 case .fileWriteVolumeReadOnly: code = EROFS
                 case .fileNoSuchFile, .fileReadNoSuchFile: code = ENOENT
-                default: return OutputFailure(.other(ns.localizedDescription), path: path, reading: reading)
+                default: return OutputFailure(diagnose(path), path: path, reading: reading)
                 }
             }
         } else {
@@ -75,6 +75,22 @@ public struct OutputFailure: Error, Equatable, Sendable, CustomStringConvertible
         }
         guard let code else { return nil }
         return OutputFailure(problem(errno: code), path: path, reading: reading)
+    }
+
+    /// Foundation sometimes drops the system's reason (corelibs' `createDirectory` under a
+    /// file: "NSCocoaErrorDomain error 512"): the path itself tells what is in the way.
+    static func diagnose(_ path: String) -> Problem {
+        var url = URL(fileURLWithPath: path)
+        if FileStatus.of(url).isDirectory { return .isFolder }
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            switch FileStatus.of(path: url.path, followLinks: true) {
+            case .unavailable: continue
+            case .exists(.directory, _, _): return access(url.path, W_OK) == 0 ? .other("the file system refused it") : .noPermission
+            case .exists: return .notAFolder
+            }
+        }
+        return .other("the file system refused it")
     }
 
     static func problem(errno code: Int32) -> Problem {
