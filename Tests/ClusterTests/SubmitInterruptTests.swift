@@ -42,9 +42,9 @@ final class SubmitInterruptTests: XCTestCase {
         o.resume = true
         var printed: [String] = []
         let outcome = try SubmitRunner.run(o, logger: quietLogger(), print: { printed.append($0) })
-        XCTAssertEqual(outcome.computed, lines.count - 2, "the two kept rows were not computed again")
+        XCTAssertEqual(outcome.scoredNow, scored.count - 2, "the two kept rows were not scored again")
         XCTAssertEqual(outcome.summary.scored + outcome.summary.failed, lines.count, "the summary still counts every row")
-        XCTAssertEqual(outcome.imagesPerSecond, Double(lines.count - 2) / outcome.summary.seconds, accuracy: 1e-9)
+        XCTAssertEqual(outcome.imagesPerSecond, Double(scored.count - 2) / outcome.summary.seconds, accuracy: 1e-9)
         XCTAssertNotNil(printed.first { $0.contains("2 restored by --resume") }, "\(printed)")
     }
 }

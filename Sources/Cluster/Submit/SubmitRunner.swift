@@ -64,10 +64,10 @@ public enum SubmitRunner {
         public var summary: JobSummary
         public var outputDirectory: URL
         public var metrics: MetricsReport?
-        /// Images computed by this run (not restored by --resume) and its seconds: the
-        /// throughput printed at the end.
-        public var computed = 0
-        public var imagesPerSecond: Double { summary.seconds > 0 ? Double(computed) / summary.seconds : 0 }
+        /// Images scored by this run (not restored by --resume): the throughput printed at the
+        /// end is these over the run's seconds.
+        public var scoredNow = 0
+        public var imagesPerSecond: Double { summary.seconds > 0 ? Double(scoredNow) / summary.seconds : 0 }
         /// What the user was warned about (also printed, and in the report).
         public var warnings: [JobWarning] = []
         /// Why a labelled run has no pixel metrics.
@@ -248,7 +248,7 @@ public enum SubmitRunner {
             progress?.finish()
             throw JobInterrupted(output: writer.directory.path, arguments: o.arguments)
         }
-        let computed = summary.scored + summary.failed
+        let scoredNow = summary.scored  // images scored by this run (error rows excluded, as before)
         summary.scored += resumed?.kept.count ?? 0
         summary.failed += dataset.problems.count
         progress?.finish()
@@ -286,13 +286,13 @@ public enum SubmitRunner {
         }
         if let t = report.thresholds?.image { print(String(format: "image threshold %.6g", Double(t.threshold)) + " (\(t.source.rawValue))") }
         print("report: \(report.report.path)")
-        var outcome = Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics, computed: computed,
+        var outcome = Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics, scoredNow: scoredNow,
                               warnings: warnings, pixelMetricsSkipped: output.pixelMetricsSkipped)
         // Images per second of this run's work only: rows restored by --resume took no time here.
         let restored = resumed.map { " (\($0.kept.count) restored by --resume)" } ?? ""
         print("\(summary.scored) scored, \(summary.failed) failed\(restored)"
               + String(format: " in %.1f s (%.2f images/s", summary.seconds, outcome.imagesPerSecond)
-              + (resumed != nil ? " over the \(computed) computed now" : "")
+              + (resumed != nil ? " over the \(scoredNow) scored now" : "")
               + ") on \(summary.workers.count) worker(s); results in " + writer.directory.path)
         outcome.summary = summary
         return outcome
