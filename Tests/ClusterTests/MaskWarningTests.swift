@@ -49,6 +49,18 @@ final class MaskWarningTests: XCTestCase {
         XCTAssertNotNil(outcome.metrics?.pixelAUROC)
     }
 
+    /// The folder layout expects masks only with --mask-dir; an abnormal image whose mask has
+    /// no matching name counts as missing.
+    func testFolderLayoutMasksAreExpectedWithMaskDir() throws {
+        let root = try temporaryOutputFolder(self)
+        for name in ["good/a.png", "good/b.png", "bad/c.png", "bad/d.png", "masks/c.png", "masks/x.png"] { try writeTestPNG(root, name) }
+        let withMasks = try Dataset(path: root.path, options: DatasetOptions(folder: FolderLayoutDirs(normalDir: "good", abnormalDir: "bad", maskDir: "masks")))
+        XCTAssertTrue(withMasks.masksExpected)
+        XCTAssertEqual(MaskCoverage(items: withMasks.items), MaskCoverage(anomalous: 2, missing: ["bad/d.png"]))
+        let without = try Dataset(path: root.path, options: DatasetOptions(folder: FolderLayoutDirs(normalDir: "good", abnormalDir: "bad")))
+        XCTAssertFalse(without.masksExpected, "no --mask-dir: no masks were promised")
+    }
+
     /// Classification makes no maps: metrics.json says why its pixel figures are null.
     func testClassificationSaysWhyThereAreNoPixelMetrics() throws {
         var o = tinySubmitOptions(dataset: clusterFixtures.appendingPathComponent("mvtec-tiny/tile").path,

@@ -13,6 +13,11 @@ public struct MaskCoverage: Equatable, Sendable {
         missing = anomalous.filter { $0.maskURL == nil }.map(\.relativePath)
     }
 
+    public init(anomalous: Int, missing: [String]) {
+        self.anomalous = anomalous
+        self.missing = missing
+    }
+
     public var isComplete: Bool { missing.isEmpty }
 }
 

@@ -104,7 +104,7 @@ public enum SubmitRunner {
         let base: URL
         if let output = o.output {
             base = URL(fileURLWithPath: output)
-            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+            try OutputFailure.translating(path: output) { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) }
         } else {
             base = try ResultWriter.newDefaultDirectory(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("winclip-results"),
                                                         datasetName: root.root.lastPathComponent)
