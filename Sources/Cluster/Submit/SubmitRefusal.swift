@@ -56,14 +56,7 @@ public enum ThresholdsMismatch: Equatable, Sendable, CustomStringConvertible {
     /// How the run that learned `saved` differs from this one (empty: the same model, class and
     /// options). `fingerprint` nil: this run's model is not known yet (not compared).
     public static func between(_ saved: Thresholds, fingerprint: String?, options: JobOptions) throws -> [ThresholdsMismatch] {
-        var out: [ThresholdsMismatch] = []
-        if let ours = fingerprint {
-            if let theirs = saved.fingerprint {
-                if theirs != ours { out.append(.fingerprint(file: theirs, run: ours)) }
-            } else {
-                out.append(.notRecorded("model fingerprint"))
-            }
-        }
+        var out = model(saved, fingerprint: fingerprint)
         guard case .object(let theirs)? = saved.options else { return out + [.notRecorded("job options")] }
         guard case .object(let ours) = try JSONValue(encoding: options) else { return out }
         for key in Set(theirs.keys).union(ours.keys).sorted() where !ignoredOptions.contains(key) {
@@ -76,6 +69,15 @@ public enum ThresholdsMismatch: Equatable, Sendable, CustomStringConvertible {
             }
         }
         return out
+    }
+}
+
+extension ThresholdsMismatch {
+    /// The model part of `between` alone (for a model a coordinator names only once the job runs).
+    static func model(_ saved: Thresholds, fingerprint: String?) -> [ThresholdsMismatch] {
+        guard let ours = fingerprint else { return [] }
+        guard let theirs = saved.fingerprint else { return [.notRecorded("model fingerprint")] }
+        return theirs == ours ? [] : [.fingerprint(file: theirs, run: ours)]
     }
 }
 

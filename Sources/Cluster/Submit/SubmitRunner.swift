@@ -174,10 +174,10 @@ public enum SubmitRunner {
             warnings.append(warning)
             print("warning: \(warning)")
         }
-        // A rule learned elsewhere is checked before any work (when this run's model is known).
+        // A rule learned elsewhere is checked before any work (its model too, when known here).
         let savedThresholds = try o.thresholds.file.map { try Thresholds.load(from: URL(fileURLWithPath: $0)) }
-        if let saved = savedThresholds, let file = o.thresholds.file, target.fingerprint != nil {
-            try checkThresholds(saved, file: file, fingerprint: target.fingerprint, options: options, o, warn: warn)
+        if let saved = savedThresholds, let file = o.thresholds.file {
+            try checkThresholds(file, try ThresholdsMismatch.between(saved, fingerprint: target.fingerprint, options: options), o, warn: warn)
         }
         if dataset.masksExpected, items.contains(where: { $0.label != nil }) {
             let coverage = MaskCoverage(items: items)
@@ -267,7 +267,7 @@ public enum SubmitRunner {
         case .file(let file):
             // The model a coordinator chose is known only now.
             if target.fingerprint == nil {
-                try checkThresholds(savedThresholds!, file: file, fingerprint: record.fingerprint, options: options, o, warn: warn)
+                try checkThresholds(file, ThresholdsMismatch.model(savedThresholds!, fingerprint: record.fingerprint), o, warn: warn)
             }
             choice = .apply(savedThresholds!)
         }
@@ -300,9 +300,8 @@ public enum SubmitRunner {
 
     /// Refuses a thresholds file learned by another run, unless `--thresholds-from-other-run`
     /// (then a warning, printed and in the report).
-    static func checkThresholds(_ saved: Thresholds, file: String, fingerprint: String?, options: JobOptions, _ o: SubmitOptions,
+    static func checkThresholds(_ file: String, _ differences: [ThresholdsMismatch], _ o: SubmitOptions,
                                 warn: (JobWarning) -> Void) throws {
-        let differences = try ThresholdsMismatch.between(saved, fingerprint: fingerprint, options: options)
         guard !differences.isEmpty else { return }
         guard o.thresholdsFromOtherRun else { throw SubmitRefusal.thresholdsFromOtherRun(file: file, differences: differences) }
         warn(.thresholdsFromOtherRun(file: file, differences: differences))
