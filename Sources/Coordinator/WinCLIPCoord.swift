@@ -114,10 +114,10 @@ extension WinCLIPCoord {
         @Option(help: "Output folder (default: a new folder under ./winclip-results/).")
         var output: String?
 
-        @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png.")
+        @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png (segmentation only).")
         var saveMaps = false
 
-        @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings are checked), compute the rest.")
+        @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings, --save-maps included, are checked), compute the rest.")
         var resume = false
 
         @Option(help: "16-bit grey images: clip (default, as Pillow and so anomalib: values above 255 become white) or scale (the high byte: the whole range, a departure from anomalib).")
@@ -141,7 +141,7 @@ extension WinCLIPCoord {
         @Option(help: "Heat-map colour scale of the pictures: dataset (default: one scale for the whole run), image, none.")
         var mapNormalization: MapNormalization.Mode = .dataset
 
-        @Option(help: "Embedded cluster: number of local workers (default: one per core).")
+        @Option(help: "Embedded cluster: number of local workers, at least 1 (default: one per core).")
         var workers: Int?
 
         @Flag(help: "No progress bar.")
