@@ -44,9 +44,9 @@ final class OutputFailureTests: XCTestCase {
     }
 
     func testDiskFull() throws {
-        let mount = try TinyMount(self, options: "size=64k")
+        let mount = try TinyMount(self, options: "size=32k")
         var o = tinySubmitOptions(dataset: tile, output: mount.point.appendingPathComponent("out"))
-        o.saveMaps = true  // maps and overlays fill 64 KiB after a few images
+        o.saveMaps = true  // maps and overlays fill 32 KiB (8 pages) after the first images
         let got = failure(o)
         XCTAssertEqual(got?.problem, .diskFull, "\(String(describing: got))")
         XCTAssert(got?.description.contains("--resume") == true, "says how to go on")
