@@ -167,6 +167,8 @@ struct SimulatedClient {
                     outcome.firstError = outcome.firstError ?? error
                 case .note(let text):
                     FileHandle.standardError.write(Data("note: \(text)\n".utf8))
+                case .waitingForCoordinator(let seconds):
+                    FileHandle.standardError.write(Data("note: no answer from the coordinator after \(seconds) s\n".utf8))
                 case .reconnect:
                     throw BenchError("the client lost the coordinator")
                 case .finished(let result):

@@ -22,11 +22,17 @@ public final class JobOutput: SubmitSink {
     var pixels = PixelCollection.collecting(nil, images: 0)
     /// The pixel threshold (anomalib's F1-optimal) and value range, once `metrics` ran.
     public private(set) var pixelThreshold: Thresholds.Level?
+    /// Why a labelled run got no pixel metrics, once `metrics` ran.
+    public private(set) var pixelMetricsSkipped: PixelMetricsSkip?
+    /// Labelled images that came without a map, anomalous ones without a mask (all of them, so
+    /// that the reason gives the counts).
+    var imagesWithoutMap = 0, anomalousWithoutMask = 0, anomalousImages = 0
 
     enum PixelCollection {
         case collecting(PixelMetricsAccumulator?, images: Int)
         /// A labelled image came without a map, or an anomalous one without a mask.
         case incomplete
+        case unreadableMask(image: String, reason: String)
         case failed(Error)
     }
 
@@ -52,7 +58,7 @@ public final class JobOutput: SubmitSink {
         guard let score = row.score else { return }
         scores[item.relativePath] = score
         guard keepMaps, item.label != nil else { return }
-        guard let path = row.map else { pixels = .incomplete; return }
+        guard let path = row.map else { collectPixels(item, map: nil); return }
         let (values, shape) = try NPYReader.read(writer.directory.appendingPathComponent(path))
         if imageSize == 0, shape.count == 2 { imageSize = shape[0] }
         collectPixels(item, map: values)
@@ -96,12 +102,20 @@ public final class JobOutput: SubmitSink {
     /// Adds a labelled image's map and mask to the pixel metrics (the mask is loaded now, at the
     /// input size).
     func collectPixels(_ item: DatasetItem, map: [Float]?) {
+        if map == nil { imagesWithoutMap += 1 }
+        if item.label == 1 {
+            anomalousImages += 1
+            if item.maskURL == nil { anomalousWithoutMask += 1 }
+        }
         guard case .collecting(let current, let images) = pixels else { return }
         do {
-            guard let map, let mask = try MaskLoader.mask(for: item, size: imageSize) else {
-                pixels = .incomplete
+            guard let map else { pixels = .incomplete; return }
+            let mask: [Bool]?
+            do { mask = try MaskLoader.mask(for: item, size: imageSize) } catch {
+                pixels = .unreadableMask(image: item.relativePath, reason: "\(error)")
                 return
             }
+            guard let mask else { pixels = .incomplete; return }
             let accumulator = try current ?? PixelMetricsAccumulator(width: imageSize, height: imageSize, spillDirectory: writer.directory)
             try accumulator.add(map: map, mask: mask)
             pixels = .collecting(accumulator, images: images + 1)
@@ -128,8 +142,15 @@ public final class JobOutput: SubmitSink {
             }
         case .failed(let error):
             throw error
+        case .unreadableMask(let image, let reason):
+            pixelMetricsSkipped = .unreadableMask(image: image, reason: reason)
         case .collecting, .incomplete:
-            break
+            guard keepMaps else { break }
+            if anomalousWithoutMask > 0 {
+                pixelMetricsSkipped = .missingMasks(missing: anomalousWithoutMask, anomalous: anomalousImages)
+            } else if imagesWithoutMap > 0 {
+                pixelMetricsSkipped = .missingMaps(images: imagesWithoutMap)
+            }
         }
         return report
     }

@@ -114,10 +114,10 @@ extension WinCLIPCoord {
         @Option(help: "Output folder (default: a new folder under ./winclip-results/).")
         var output: String?
 
-        @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png.")
+        @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png (segmentation only).")
         var saveMaps = false
 
-        @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings are checked), compute the rest.")
+        @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings, --save-maps included, are checked), compute the rest.")
         var resume = false
 
         @Option(help: "16-bit grey images: clip (default, as Pillow and so anomalib: values above 255 become white) or scale (the high byte: the whole range, a departure from anomalib).")
@@ -129,8 +129,11 @@ extension WinCLIPCoord {
         @Option(help: "Refuse image files larger than this many bytes, without reading them (default 268435456, 256 MiB).")
         var maxImageBytes: Int = ImageLimits.defaultMaxFileBytes
 
-        @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one.")
+        @Option(help: "Apply the decision rule of an earlier labelled run (its thresholds.json) instead of learning one; refused when that run used another model, class or options (see --thresholds-from-other-run).")
         var thresholds: String?
+
+        @Flag(help: "Apply --thresholds FILE even when it was learned with another model, class or options (the report says so).")
+        var thresholdsFromOtherRun = false
 
         @Option(help: "Set the image threshold by hand: rows get pred_label and normalized_score (0.5 = this score).")
         var threshold: Float?
@@ -138,7 +141,7 @@ extension WinCLIPCoord {
         @Option(help: "Heat-map colour scale of the pictures: dataset (default: one scale for the whole run), image, none.")
         var mapNormalization: MapNormalization.Mode = .dataset
 
-        @Option(help: "Embedded cluster: number of local workers (default: one per core).")
+        @Option(help: "Embedded cluster: number of local workers, at least 1 (default: one per core).")
         var workers: Int?
 
         @Flag(help: "No progress bar.")
@@ -163,6 +166,9 @@ extension WinCLIPCoord {
                 o.allCategories = allCategories
                 if thresholds != nil && threshold != nil { throw ValidationError("--thresholds and --threshold exclude each other") }
                 if let thresholds { o.thresholds = .file(thresholds) } else if let threshold { o.thresholds = .manual(threshold) }
+                if thresholdsFromOtherRun && thresholds == nil { throw ValidationError("--thresholds-from-other-run goes with --thresholds FILE") }
+                o.thresholdsFromOtherRun = thresholdsFromOtherRun
+                o.arguments = CommandLine.arguments
                 o.mapNormalization = mapNormalization
                 guard maxImagePixels > 0, maxImageBytes > 0 else { throw ValidationError("--max-image-pixels and --max-image-bytes must be positive") }
                 o.decode = ImageDecodeOptions(limits: ImageLimits(maxFileBytes: maxImageBytes, maxPixels: maxImagePixels), sixteenBit: sixteenBit)

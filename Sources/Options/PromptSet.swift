@@ -70,13 +70,19 @@ public struct PromptSet: Codable, Hashable, Sendable {
         return (normal, anomalous)
     }
 
-    /// Empty lists, or a string with more than one `{}` (Python's `format` would fail on it).
+    /// Empty lists, a string with more than one `{}` (Python's `format` would fail on it), or a
+    /// template without `{}` (it would drop the state: normal and anomalous prompts alike would
+    /// be that one sentence, and the scores would mean nothing).
     public func validate() throws(OptionsError) {
         for (name, list) in [("normal_states", normalStates), ("anomalous_states", anomalousStates), ("templates", templates)] {
             if list.isEmpty { throw OptionsError("prompts: \(name) is empty") }
             if let bad = list.first(where: { $0.components(separatedBy: "{}").count > 2 }) {
                 throw OptionsError("prompts: '\(bad)' in \(name) has more than one {} (one for the class name in states, one for the state in templates)")
             }
+        }
+        let missing = templates.filter { !$0.contains("{}") }
+        if let first = missing.first {
+            throw OptionsError("prompts: \(missing.count) of the templates lack {} for the state (the first: '\(first)'); each template needs one, e.g. 'a photo of a {}.'")
         }
     }
 }

@@ -32,6 +32,13 @@ final class PromptFileTests: XCTestCase {
         XCTAssertThrowsError(try PromptFile.load(path: unknown)) { XCTAssert("\($0)".contains("unknown key 'extra'") && "\($0)".contains("line 4"), "\($0)") }
         let twice = try write("normal_states: ['{} {}']\nanomalous_states: ['{}']\ntemplates: ['{}']\n")
         XCTAssertThrowsError(try PromptFile.load(path: twice)) { XCTAssert("\($0)".contains("more than one {}"), "\($0)") }
+        // A template without {} would give every prompt the same sentence, whatever the state.
+        let noSlot = try write("normal_states: ['{}']\nanomalous_states: ['broken {}']\ntemplates: ['a photo of the {}.', 'a plain photo.']\n")
+        XCTAssertThrowsError(try PromptFile.load(path: noSlot)) {
+            XCTAssert("\($0)".contains("templates") && "\($0)".contains("'a plain photo.'"), "\($0)")
+        }
+        XCTAssertThrowsError(try JobOptions(className: "tile", prompts: PromptSet(normalStates: ["{}"], anomalousStates: ["{}"], templates: ["photo"]))
+            .validate(referenceCount: 0), "the coordinator's check refuses it too")
         let empty = try write("normal_states: []\nanomalous_states: ['{}']\ntemplates: ['{}']\n")
         XCTAssertThrowsError(try PromptFile.load(path: empty)) { XCTAssert("\($0)".contains("normal_states is empty"), "\($0)") }
     }

@@ -30,7 +30,10 @@ public struct ClusterFlags: ParsableArguments {
     /// --secret-key applied.
     public func load() throws -> ClusterConfig {
         var c = try config.map { try ClusterConfig.load(path: $0) } ?? ClusterConfig()
-        if let endpoint { c.coordinator.endpoint = endpoint }
+        if let endpoint {
+            if let problem = EndpointAddress.portProblem(endpoint) { throw ClusterConfig.ConfigError("--endpoint: \(problem)") }
+            c.coordinator.endpoint = endpoint
+        }
         if let secretKey { c.security.secretKey = secretKey }
         return c
     }

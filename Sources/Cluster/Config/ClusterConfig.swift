@@ -143,6 +143,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             throw ConfigError("\(source) is not valid YAML: \(error)")
         }
         guard let root else { return ClusterConfig() }  // an empty file: every default
+        try DuplicateKey.check(root, source: source)
         var config: ClusterConfig
         do { config = try YAMLDecoder().decode(ClusterConfig.self, from: text) } catch let error as DecodingError {
             throw ConfigError(describe(error, in: root, source: source))
@@ -166,6 +167,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         }
         let c = coordinator
         if c.endpoint.isEmpty { try fail(["coordinator", "endpoint"], "is empty") }
+        if let problem = EndpointAddress.portProblem(c.endpoint) { try fail(["coordinator", "endpoint"], problem) }
         if !(c.heartbeatSeconds > 0) { try fail(["coordinator", "heartbeat_seconds"], "must be positive, not \(c.heartbeatSeconds)") }
         if !(c.workerExpirySeconds > c.heartbeatSeconds) {
             try fail(["coordinator", "worker_expiry_seconds"], "(\(c.workerExpirySeconds)) must be longer than heartbeat_seconds (\(c.heartbeatSeconds))")

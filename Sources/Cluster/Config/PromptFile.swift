@@ -14,7 +14,12 @@ public enum PromptFile {
             throw OptionsError("cannot read --prompts \(path): \(error.localizedDescription)")
         }
         let set: PromptSet
-        do { set = try YAMLDecoder().decode(PromptSet.self, from: text) } catch let error as DecodingError {
+        do {
+            if let root = try Yams.compose(yaml: text) { try DuplicateKey.check(root, source: path) }
+            set = try YAMLDecoder().decode(PromptSet.self, from: text)
+        } catch let error as DuplicateKey {
+            throw OptionsError(error.description)
+        } catch let error as DecodingError {
             let root = (try? Yams.compose(yaml: text)) ?? nil
             throw OptionsError(root.map { ClusterConfig.describe(error, in: $0, source: path) } ?? "\(path): \(error)")
         } catch {

@@ -138,6 +138,8 @@ public struct Dataset: Sendable {
     /// naming an image already listed (scored once).
     public let duplicates: Int
     let referencePool: ReferencePool
+    /// The folder layout was given `--mask-dir` (see `masksExpected`).
+    var hasMaskFolder = false
 
     /// Reads the dataset at `path` (for `options.layout == .fileList`: the list file, "-" for
     /// standard input). `shouldStop` is asked throughout the scan; when it answers true the
@@ -183,6 +185,7 @@ public struct Dataset: Sendable {
         case .plain, .fileList: contents = try Self.readPlain(root, scanner: scanner)  // a file list returned above
         }
         self.init(root: root, name: root.lastPathComponent, layout: layout, contents: contents)
+        hasMaskFolder = options.folder?.maskDir != nil
     }
 
     init(root: URL, name: String, layout: Layout, contents: DatasetContents) {

@@ -92,7 +92,7 @@ public final class ResultWriter: Sendable {
                 replaceExisting: Bool = false, append: Bool = false, now: Date = Date()) throws {
         let fm = FileManager.default
         if let directory {
-            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            try OutputFailure.translating(path: directory.path) { try fm.createDirectory(at: directory, withIntermediateDirectories: true) }
             self.directory = directory
         } else {
             self.directory = try Self.newDefaultDirectory(
@@ -102,8 +102,9 @@ public final class ResultWriter: Sendable {
         mapStems = Self.mapStems(for: images)
 
         let results = self.directory.appendingPathComponent("results.jsonl")
+        if FileStatus.of(results).isDirectory { throw OutputFailure(.isFolder, path: results.path) }
         if append, fm.fileExists(atPath: results.path) {
-            guard let file = FileHandle(forWritingAtPath: results.path) else { throw ResultWriterError("cannot open \(results.path)") }
+            let file = try OutputFailure.translating(path: results.path) { try FileHandle(forWritingTo: results) }
             try file.seekToEnd()
             handle = Mutex(file)
             return
@@ -113,11 +114,10 @@ public final class ResultWriter: Sendable {
         if let size = existing, size > 0, !replaceExisting {
             throw ResultWriterError("\(results.path) already holds results; continue that job with --resume, or choose another --output")
         }
-        guard fm.createFile(atPath: results.path, contents: nil),
-              let file = FileHandle(forWritingAtPath: results.path) else {
-            throw ResultWriterError("cannot create \(results.path)")
-        }
-        handle = Mutex(file)
+        handle = Mutex(try OutputFailure.translating(path: results.path) {
+            try Data().write(to: results)
+            return try FileHandle(forWritingTo: results)
+        })
     }
 
     deinit { try? handle.withLock { try $0?.close() } }
@@ -127,13 +127,13 @@ public final class ResultWriter: Sendable {
         let line = Data((result.jsonLine + "\n").utf8)
         try handle.withLock { file in
             guard let file else { throw ResultWriterError("\(resultsURL.path) is already closed") }
-            try file.write(contentsOf: line)
+            try OutputFailure.translating(path: resultsURL.path) { try file.write(contentsOf: line) }
         }
     }
 
     public func close() throws {
         try handle.withLock { file in
-            try file?.close()
+            try OutputFailure.translating(path: resultsURL.path) { try file?.close() }
             file = nil
         }
     }
@@ -143,7 +143,8 @@ public final class ResultWriter: Sendable {
     @discardableResult
     public func saveMap(_ map: [Float], width: Int, height: Int, for image: String) throws -> String {
         let path = mapPath(for: image, extension: "npy")
-        try NPYWriter.write(map, shape: [height, width], to: directory.appendingPathComponent(path))
+        let url = directory.appendingPathComponent(path)
+        try OutputFailure.translating(path: url.path) { try NPYWriter.write(map, shape: [height, width], to: url) }
         return path
     }
 
@@ -153,7 +154,8 @@ public final class ResultWriter: Sendable {
     public func saveOverlay(_ map: [Float], width: Int, height: Int, over picture: RGBImage, for image: String) throws -> String {
         let path = mapPath(for: image, extension: "png")
         let overlay = HeatmapOverlay.render(map: map, mapWidth: width, mapHeight: height, over: picture)
-        try PNGEncoder.write(overlay, to: directory.appendingPathComponent(path))
+        let url = directory.appendingPathComponent(path)
+        try OutputFailure.translating(path: url.path) { try PNGEncoder.write(overlay, to: url) }
         return path
     }
 

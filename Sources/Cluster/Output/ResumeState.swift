@@ -14,13 +14,17 @@ public struct JobRecord: Codable, Equatable, Sendable {
     public var references: [String]
     public var sixteenBit: String
     public var dataset: String
+    /// `--save-maps`; nil in folders written before it was recorded (then the rows tell).
+    public var saveMaps: Bool?
 
-    public init(fingerprint: String?, options: JobOptions, references: [URL], sixteenBit: SixteenBitMode, dataset: String) {
+    public init(fingerprint: String?, options: JobOptions, references: [URL], sixteenBit: SixteenBitMode, dataset: String,
+                saveMaps: Bool) {
         self.fingerprint = fingerprint
         self.options = options
         self.references = references.map(\.standardizedFileURL.path)
         self.sixteenBit = sixteenBit.rawValue
         self.dataset = dataset
+        self.saveMaps = saveMaps
     }
 
     public static func load(from directory: URL) throws -> JobRecord? {

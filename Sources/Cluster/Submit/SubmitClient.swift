@@ -68,6 +68,11 @@ public struct SubmitClient: Sendable {
         return (socket, watch)
     }
 
+    /// What the user reads while the coordinator is silent at the first contact.
+    static func waitingMessage(endpoint: String, seconds: Int) -> String {
+        "no answer yet from the coordinator at \(endpoint) after \(seconds) s; still trying (is `winclip-coord serve` running there, and is that its endpoint?)"
+    }
+
     public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
         var (socket, watch) = try connect()
         defer {
@@ -112,6 +117,8 @@ public struct SubmitClient: Sendable {
                     pictures.removeAll()
                 case .note(let text):
                     sink.note(text)
+                case .waitingForCoordinator(let seconds):
+                    sink.note(Self.waitingMessage(endpoint: endpoint, seconds: seconds))
                 case .finished(let result):
                     return try result.get()
                 }

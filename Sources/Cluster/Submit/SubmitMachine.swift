@@ -21,6 +21,10 @@ public struct SubmitSettings: Sendable, Equatable {
     public var resubmitDelay: Double = 1
     public var maxResubmitDelay: Double = 15
     public var heartbeatInterval: Double = 1
+    /// Silence at the first contact after which the user is told which endpoint the submit is
+    /// waiting for (well within 10 s), then again every `waitingNoticeInterval`.
+    public var waitingNoticeAfter: Double = 5
+    public var waitingNoticeInterval: Double = 15
     public init() {}
 }
 
@@ -38,6 +42,9 @@ public enum SubmitAction: Equatable, Sendable {
     case reconnect
     /// Something the user should know.
     case note(String)
+    /// Nothing heard from the coordinator since the first SUBMIT, `seconds` ago; the submit keeps
+    /// trying (the I/O loop names the endpoint it waits for).
+    case waitingForCoordinator(seconds: Int)
     /// The job is over: its summary, or why it failed.
     case finished(Result<JobSummary, SubmitError>)
 }
@@ -79,6 +86,9 @@ public struct SubmitMachine: Sendable {
     private var scored = 0, failed = 0
     private var workers: Set<String> = []
     private var over = false
+    /// Whether the coordinator has said anything yet, and when to say that it has not.
+    private var heardFromCoordinator = false
+    private var nextWaitingNotice: Double
 
     public init(request: SubmitRequest, settings: SubmitSettings = SubmitSettings(), at now: Double) {
         self.request = request
@@ -90,6 +100,7 @@ public struct SubmitMachine: Sendable {
         lastBeat = now
         started = now
         delay = settings.resubmitDelay
+        nextWaitingNotice = now + settings.waitingNoticeAfter
     }
 
     public var job: JobID? { attempt.accepted?.job }
@@ -109,6 +120,7 @@ public struct SubmitMachine: Sendable {
     public mutating func received(_ frames: [Data], at now: Double) -> [SubmitAction] {
         guard !over, resubmitAt == nil else { return [] }
         lastHeard = now
+        heardFromCoordinator = true
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
             return [.note("dropped a malformed message from the coordinator: \(error)")]
@@ -201,6 +213,10 @@ public struct SubmitMachine: Sendable {
             lastBeat = now
         }
         let silence = now - lastHeard
+        if !heardFromCoordinator && now >= nextWaitingNotice && silence <= settings.connectTimeout {
+            actions.append(.waitingForCoordinator(seconds: Int((now - started).rounded())))
+            nextWaitingNotice = now + settings.waitingNoticeInterval
+        }
         if attempt.accepted == nil && attempt.number == 1 && silence > settings.connectTimeout {
             return finish(.failure(SubmitError("no answer from the coordinator within \(Int(settings.connectTimeout)) s; is `winclip-coord serve` running there?")))
         }

@@ -29,6 +29,10 @@ public struct SubmitOptions: Sendable {
     public var progress = true
     /// Where the decision rule comes from.
     public var thresholds = ThresholdSource.learn
+    /// Apply `--thresholds FILE` even when it was learned by another model, class or options.
+    public var thresholdsFromOtherRun = false
+    /// The command line as run (argv), to print the command that resumes an interrupted job.
+    public var arguments: [String] = []
     /// How image files are read: size and pixel limits, 16-bit grey.
     public var decode = ImageDecodeOptions()
     /// The colour scale of the heat maps in the pictures.
@@ -46,17 +50,34 @@ public enum ThresholdSource: Sendable, Equatable {
     case manual(Float)
 }
 
+extension ThresholdSource {
+    /// The thresholds file, for `.file`.
+    var file: String? {
+        if case .file(let path) = self { return path }
+        return nil
+    }
+}
+
 /// `winclip-coord submit`: everything between the parsed command line and the written results.
 public enum SubmitRunner {
     public struct Outcome: Sendable {
         public var summary: JobSummary
         public var outputDirectory: URL
         public var metrics: MetricsReport?
+        /// Images scored by this run (not restored by --resume): the throughput printed at the
+        /// end is these over the run's seconds.
+        public var scoredNow = 0
+        public var imagesPerSecond: Double { summary.seconds > 0 ? Double(scoredNow) / summary.seconds : 0 }
+        /// What the user was warned about (also printed, and in the report).
+        public var warnings: [JobWarning] = []
+        /// Why a labelled run has no pixel metrics.
+        public var pixelMetricsSkipped: PixelMetricsSkip?
     }
 
     public static func run(_ o: SubmitOptions, logger: Logger, stop: StopSignal = StopSignal(),
                            print: @escaping (String) -> Void = printFlushed) throws -> Outcome {
         // Everything that can be wrong with the input is found before any work.
+        try SubmitRefusal.check(o)
         if o.datasetOptions.layout != .fileList {
             let isBenchmark = try o.allCategories || BenchmarkRoot.detect(path: o.dataset) != nil
             if isBenchmark { return try runBenchmark(o, logger: logger, stop: stop, print: print) }
@@ -83,7 +104,7 @@ public enum SubmitRunner {
         let base: URL
         if let output = o.output {
             base = URL(fileURLWithPath: output)
-            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+            try OutputFailure.translating(path: output) { try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true) }
         } else {
             base = try ResultWriter.newDefaultDirectory(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("winclip-results"),
                                                         datasetName: root.root.lastPathComponent)
@@ -94,7 +115,7 @@ public enum SubmitRunner {
         var rows: [BenchmarkSummary.Category] = []
         var total = JobSummary(job: 0, scored: 0, failed: 0, seconds: 0, workers: [])
         for category in root.categories {
-            if stop.isRequested { throw SubmitError("interrupted; results written so far are kept") }
+            if stop.isRequested { throw JobInterrupted(output: base.path, arguments: o.arguments) }
             do {
                 let dataset = try root.dataset(category, shouldStop: { stop.isRequested })
                 let references = try referenceImages(o, dataset: dataset, stop: stop)
@@ -111,7 +132,7 @@ public enum SubmitRunner {
                 total.seconds += outcome.summary.seconds
                 total.workers = Array(Set(total.workers + outcome.summary.workers)).sorted()
             } catch {
-                if stop.isRequested { throw error }
+                if stop.isRequested { throw JobInterrupted(output: base.path, arguments: o.arguments) }
                 print("\(category.name): \(error)")
                 rows.append(.init(name: category.name, metrics: nil, error: "\(error)"))
             }
@@ -132,26 +153,59 @@ public enum SubmitRunner {
         return o.kShot > 0 ? try dataset.references(kShot: o.kShot, shouldStop: { stop.isRequested }) : []
     }
 
-    /// One dataset through one job: rows, maps, metrics.
+    /// One dataset through one job: rows, maps, metrics. File-system errors of the output
+    /// folder come out as plain sentences (`OutputFailure`).
     static func runJob(dataset: Dataset, references: [URL], options: JobOptions, output: URL?, target: JobTarget,
                        _ o: SubmitOptions, logger: Logger, stop: StopSignal, print: @escaping (String) -> Void) throws -> Outcome {
+        try OutputFailure.translating(path: output?.path ?? "the output folder") {
+            try runJobWritingOutput(dataset: dataset, references: references, options: options, output: output, target: target, o,
+                                    logger: logger, stop: stop, print: print)
+        }
+    }
+
+    private static func runJobWritingOutput(dataset: Dataset, references: [URL], options: JobOptions, output: URL?, target: JobTarget,
+                                            _ o: SubmitOptions, logger: Logger, stop: StopSignal,
+                                            print: @escaping (String) -> Void) throws -> Outcome {
         // A reference is never scored against itself (layouts whose reference pool is also
         // their test set: the folder layout, VisA without its split file).
         let items = dataset.items(excludingReferences: references)
+        var warnings: [JobWarning] = []
+        func warn(_ warning: JobWarning) {
+            warnings.append(warning)
+            print("warning: \(warning)")
+        }
+        // A rule learned elsewhere is checked before any work (its model too, when known here).
+        let savedThresholds = try o.thresholds.file.map { try Thresholds.load(from: URL(fileURLWithPath: $0)) }
+        if let saved = savedThresholds, let file = o.thresholds.file {
+            try checkThresholds(file, try ThresholdsMismatch.between(saved, fingerprint: target.fingerprint, options: options), o, warn: warn)
+        }
+        if dataset.masksExpected, items.contains(where: { $0.label != nil }) {
+            let coverage = MaskCoverage(items: items)
+            if !coverage.isComplete { warn(.missingMasks(coverage)) }
+        }
         var record = JobRecord(fingerprint: target.fingerprint, options: options, references: references,
-                               sixteenBit: o.decode.sixteenBit, dataset: dataset.root.standardizedFileURL.path)
+                               sixteenBit: o.decode.sixteenBit, dataset: dataset.root.standardizedFileURL.path, saveMaps: o.saveMaps)
         // --resume: the rows of the interrupted job that stand are kept; the rest is computed.
         var resumed: ResumeState?
+        if let output {
+            let results = output.appendingPathComponent("results.jsonl")
+            if FileStatus.of(results).isDirectory { throw OutputFailure(.isFolder, path: results.path) }
+        }
         if o.resume {
             guard let output else { throw SubmitError("--resume needs --output DIR: the folder of the job to continue") }
             let results = output.appendingPathComponent("results.jsonl")
             if let earlier = try JobRecord.load(from: output) {
+                if let earlierMaps = earlier.saveMaps, earlierMaps != o.saveMaps { throw SubmitRefusal.resumeMixesMaps(earlierSavedMaps: earlierMaps) }
                 let differences = record.differences(from: earlier)
                 guard differences.isEmpty else {
                     throw SubmitError("--resume: \(output.path) holds results computed otherwise (\(differences.joined(separator: "; "))); resume with the same settings, or choose another --output")
                 }
                 record.fingerprint = record.fingerprint ?? earlier.fingerprint
                 let state = try ResumeState.load(results, directory: output, images: Set(items.map(\.relativePath)), needsMaps: o.saveMaps)
+                // A folder from before job.json recorded --save-maps: its rows tell.
+                if !o.saveMaps, state.kept.contains(where: { $0.map != nil || $0.mapSkipped }) {
+                    throw SubmitRefusal.resumeMixesMaps(earlierSavedMaps: true)
+                }
                 try state.rewrite(results)
                 resumed = state
                 let redone = state.redone.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -188,12 +242,19 @@ public enum SubmitRunner {
         let job = SubmitJob(items: remaining, references: references, options: options, saveMaps: o.saveMaps, decode: o.decode,
                             fingerprint: record.fingerprint)
         var summary = JobSummary(job: 0, scored: 0, failed: 0, seconds: 0, workers: [])
-        if !remaining.isEmpty { summary = try target.client.run(job, sink: output, stop: stop) }
+        do {
+            if !remaining.isEmpty { summary = try target.client.run(job, sink: output, stop: stop) }
+        } catch where stop.isRequested {
+            progress?.finish()
+            throw JobInterrupted(output: writer.directory.path, arguments: o.arguments)
+        }
+        let scoredNow = summary.scored  // images scored by this run (error rows excluded, as before)
         summary.scored += resumed?.kept.count ?? 0
         summary.failed += dataset.problems.count
         progress?.finish()
         try writer.close()
         let metrics = try output.metrics(items: items)
+        if let skipped = output.pixelMetricsSkipped { print("note: \(skipped)") }
         if resumed != nil, metrics != nil, metrics?.pixelAUROC == nil, items.contains(where: { $0.label == 1 && $0.maskURL != nil }), !o.saveMaps {
             print("note: pixel metrics of a resumed job need the maps of every image: resume with --save-maps (as the first run)")
         }
@@ -203,29 +264,47 @@ public enum SubmitRunner {
         switch o.thresholds {
         case .learn: choice = .learn(pixel: output.pixelThreshold, fingerprint: target.fingerprint, options: optionsJSON)
         case .manual(let value): choice = .manual(imageThreshold: value, fingerprint: target.fingerprint, options: optionsJSON)
-        case .file(let path):
-            let saved = try Thresholds.load(from: URL(fileURLWithPath: path))
-            if let theirs = saved.fingerprint, let ours = target.fingerprint, theirs != ours {
-                print("warning: \(path) was learned with model fingerprint \(theirs), this run uses \(ours)")
+        case .file(let file):
+            // The model a coordinator chose is known only now.
+            if target.fingerprint == nil {
+                try checkThresholds(file, ThresholdsMismatch.model(savedThresholds!, fingerprint: record.fingerprint), o, warn: warn)
             }
-            choice = .apply(saved)
+            choice = .apply(savedThresholds!)
         }
+        var facts = [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", options.className ?? ""),
+                     ReportFact("references", shots), ReportFact("model", target.fingerprint ?? "the coordinator's")]
+        if let skipped = output.pixelMetricsSkipped { facts.append(ReportFact("pixel metrics", "\(skipped)")) }
+        facts += warnings.map { ReportFact("warning", "\($0)") }
         let report = try JobReport.finish(
             directory: writer.directory, writer: writer, title: "WinCLIP results: \(dataset.name)", metrics: metrics, thresholds: choice,
-            pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil,
-            facts: [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", options.className ?? ""),
-                    ReportFact("references", shots), ReportFact("model", target.fingerprint ?? "the coordinator's")])
+            pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil, facts: facts)
         for failure in report.pictureFailures.prefix(5) { logger.warning("picture not drawn: \(failure)") }
         if let metrics {
-            try MetricsFile(metrics: metrics, thresholds: report.thresholds).write(to: writer.directory.appendingPathComponent("metrics.json"))
+            try MetricsFile(metrics: metrics, thresholds: report.thresholds, pixelSkipped: output.pixelMetricsSkipped)
+                .write(to: writer.directory.appendingPathComponent("metrics.json"))
             print(metrics.table())
         }
         if let t = report.thresholds?.image { print(String(format: "image threshold %.6g", Double(t.threshold)) + " (\(t.source.rawValue))") }
         print("report: \(report.report.path)")
-        let rate = summary.seconds > 0 ? Double(summary.scored) / summary.seconds : 0
-        print(String(format: "%d scored, %d failed in %.1f s (%.2f images/s) on %d worker(s); results in ",
-                     summary.scored, summary.failed, summary.seconds, rate, summary.workers.count) + writer.directory.path)
-        return Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics)
+        var outcome = Outcome(summary: summary, outputDirectory: writer.directory, metrics: metrics, scoredNow: scoredNow,
+                              warnings: warnings, pixelMetricsSkipped: output.pixelMetricsSkipped)
+        // Images per second of this run's work only: rows restored by --resume took no time here.
+        let restored = resumed.map { " (\($0.kept.count) restored by --resume)" } ?? ""
+        print("\(summary.scored) scored, \(summary.failed) failed\(restored)"
+              + String(format: " in %.1f s (%.2f images/s", summary.seconds, outcome.imagesPerSecond)
+              + (resumed != nil ? " over the \(scoredNow) scored now" : "")
+              + ") on \(summary.workers.count) worker(s); results in " + writer.directory.path)
+        outcome.summary = summary
+        return outcome
+    }
+
+    /// Refuses a thresholds file learned by another run, unless `--thresholds-from-other-run`
+    /// (then a warning, printed and in the report).
+    static func checkThresholds(_ file: String, _ differences: [ThresholdsMismatch], _ o: SubmitOptions,
+                                warn: (JobWarning) -> Void) throws {
+        guard !differences.isEmpty else { return }
+        guard o.thresholdsFromOtherRun else { throw SubmitRefusal.thresholdsFromOtherRun(file: file, differences: differences) }
+        warn(.thresholdsFromOtherRun(file: file, differences: differences))
     }
 }
 
@@ -299,11 +378,16 @@ public func printFlushed(_ line: String) {
 struct MetricsFile: Encodable {
     let metrics: MetricsReport
     let thresholds: Thresholds?
+    /// Why the pixel metrics are null: `"pixel_metrics_skipped": {"reason": ..., "message": ...}`.
+    var pixelSkipped: PixelMetricsSkip?
 
     func encode(to encoder: Encoder) throws {
         try metrics.encode(to: encoder)
         var c = encoder.container(keyedBy: AnyCodingKey.self)
         if let thresholds { try c.encode(thresholds, forKey: AnyCodingKey(stringValue: "thresholds")) }
+        if let pixelSkipped {
+            try c.encode(["reason": pixelSkipped.reason, "message": pixelSkipped.description], forKey: AnyCodingKey(stringValue: "pixel_metrics_skipped"))
+        }
     }
 
     func write(to url: URL) throws {

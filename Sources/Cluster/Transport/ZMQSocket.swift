@@ -79,7 +79,7 @@ public final class ZMQSocket {
     public func setRouterMandatory() throws { try setInt(ZMQ_ROUTER_MANDATORY, 1) }
 
     public func bind(_ endpoint: String) throws {
-        guard zmq_bind(handle, endpoint) == 0 else { throw ZMQError("cannot bind \(endpoint)") }
+        guard zmq_bind(handle, EndpointAddress.forBinding(endpoint)) == 0 else { throw ZMQError("cannot bind \(endpoint)") }
     }
 
     public func connect(_ endpoint: String) throws {
