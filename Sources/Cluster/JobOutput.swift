@@ -70,13 +70,10 @@ public final class JobOutput: SubmitSink {
             row.score = score
             scores[item.relativePath] = score
             if map == nil && saveMaps { row.mapSkipped = true }
-            if let map {
-                if saveMaps {
-                    row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
-                    if let picture {
-                        try writer.saveOverlay(map, width: imageSize, height: imageSize, over: picture, for: item.relativePath)
-                    }
-                }
+            // The overlay (maps/<stem>.png) is drawn after the job with the pictures, on the
+            // run's colour scale (`JobReport`); `picture` is not needed here.
+            if let map, saveMaps {
+                row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
             }
             if keepMaps && item.label != nil { collectPixels(item, map: map) }
         }
@@ -121,9 +118,10 @@ public final class JobOutput: SubmitSink {
         switch pixels {
         case .collecting(let accumulator?, let images) where keepMaps && images == labeled.count:
             pixels = .incomplete  // spent
-            report.pixel = try accumulator.finish()
+            let pixel = try accumulator.finish()
+            report.setPixel(pixel)
             if let range = accumulator.valueRange {
-                let learned = AnomalyThresholds.resolve(report.pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
+                let learned = AnomalyThresholds.resolve(pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
                 pixelThreshold = Thresholds.Level(learned, range: range)
             }
         case .failed(let error):

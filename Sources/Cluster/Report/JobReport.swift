@@ -167,11 +167,12 @@ public enum JobReport {
                 guard shape.count == 2, shape[0] == shape[1] else { throw PictureError("the map \(row.map!) is not square: \(shape)") }
                 let image = try ImageLoader.load(path: item.url.path)
                 let truth = try MaskLoader.mask(for: item, size: shape[0])
-                let files = PictureFiles(writer: writer, image: row.image, predMask: decision != nil)
+                let files = PictureFiles(writer: writer, image: row.image, predMask: decision != nil, overlay: true)
                 try PictureOutput.write(in: directory, files: files, image: image, map: map, mapSize: shape[0], groundTruth: truth,
                                         heat: heat, decision: decision,
                                         caption: .init(score: row.score, normalizedScore: row.normalizedScore,
-                                                       predictedAnomalous: row.predLabel.map { $0 == 1 }),
+                                                       predictedAnomalous: row.predLabel.map { $0 == 1 },
+                                                       groundTruthAnomalous: row.label.map { $0 == 1 }),
                                         panelSize: settings.panelSize)
                 written += 1
             } catch {
