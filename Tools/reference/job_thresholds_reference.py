@@ -26,6 +26,10 @@ Usage:
   python job_thresholds_reference.py --dataset Tests/Fixtures/mvtec-decisions/gravel \
       --run zero_shot=/tmp/out-zero --run k_shot_2=/tmp/out-2 \
       --out Tests/Fixtures/mvtec-decisions/gravel.decisions.json
+
+With --check (and no --out needed) it compares instead: each job's thresholds.json and its
+rows' pred_label / normalized_score against anomalib's, prints the largest differences, and exits
+1 when one is above 1e-5 (for any model and MVTec-layout dataset with masks).
 """
 import argparse
 import json
@@ -120,12 +124,34 @@ def reference(dataset, job):
     }
 
 
+def check(job, reference_run, name):
+    """Prints how far the job's decisions are from anomalib's; True when all within 1e-5."""
+    with open(os.path.join(job, "thresholds.json")) as f:
+        saved = json.load(f)
+    worst = 0.0
+    for level in ("image", "pixel"):
+        for key in ("threshold", "min", "max"):
+            ours = (saved.get(level) or {}).get(key)
+            worst = max(worst, float("inf") if ours is None else abs(ours - reference_run[level][key]))
+    rows = read_rows(job)
+    labels = sum(rows[rel].get("pred_label") != ref["pred_label"] for rel, ref in reference_run["images"].items())
+    normalized = max(abs((rows[rel].get("normalized_score") or float("inf")) - ref["normalized_score"])
+                     for rel, ref in reference_run["images"].items())
+    pixel_source = (saved.get("pixel") or {}).get("source")
+    print(f"{name}: thresholds/min/max max |diff| {worst:.3g}; pred_label mismatches {labels} of "
+          f"{len(reference_run['images'])}; normalized_score max |diff| {normalized:.3g}; pixel source {pixel_source}")
+    return worst <= 1e-5 and labels == 0 and normalized <= 1e-5
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--run", action="append", required=True, help="NAME=JOB_FOLDER")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--check", action="store_true", help="compare the jobs' thresholds.json and rows with anomalib's")
     args = parser.parse_args()
+    if not args.out and not args.check:
+        parser.error("give --out FILE or --check")
 
     import anomalib
     import torchmetrics
@@ -140,6 +166,13 @@ def main():
             runs[name] = reference(args.dataset, job)
             r = runs[name]
             print(f"{name}: image {r['image']}  pixel {r['pixel']}")
+    if args.check:
+        failed = False
+        for spec in args.run:
+            name, job = spec.split("=", 1)
+            failed |= not check(job, runs[name], name)
+        if not args.out:
+            sys.exit(1 if failed else 0)
     fixture = {
         "versions": f"anomalib {anomalib.__version__}, torchmetrics {torchmetrics.__version__}, "
                     f"torch {torch.__version__}, torchvision {torchvision.__version__}",
