@@ -188,17 +188,17 @@ final class AnomalyPictureTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let writer = try ResultWriter(directory: dir, datasetName: "t", images: ["test/crack/000.png"])
         let files = PictureFiles(writer: writer, image: "test/crack/000.png", predMask: true)
-        XCTAssertEqual(files, PictureFiles(picture: "pictures/test/crack/000.png", thumbnail: "thumbnails/test/crack/000.png",
-                                           predMask: "pred_masks/test/crack/000.png"))
+        XCTAssertEqual(files, PictureFiles(picture: "pictures/test/crack/000.png", predMask: "pred_masks/test/crack/000.png"))
         let decision = ScoreNormalization(threshold: 0.5, min: 0, max: 1)
-        try PictureOutput.write(in: dir, files: files, image: image, map: map, mapSize: 8, groundTruth: mask,
+        let thumbnailJPEG = try PictureOutput.write(in: dir, files: files, image: image, map: map, mapSize: 8, groundTruth: mask,
                                 heat: .dataset(decision), decision: decision, caption: .init(score: 0.9, predictedAnomalous: true),
                                 panelSize: 64, thumbnailSize: 32)
         let picture = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.picture)))
         XCTAssertEqual(picture.width, 256)
-        let thumbnail = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.thumbnail)))
-        XCTAssertEqual(thumbnail.width, 32)
-        XCTAssertEqual(thumbnail.height, 32)
+        let thumbnail = try ImageLoader.decode(thumbnailJPEG)
+        XCTAssertEqual([thumbnail.width, thumbnail.height], [32, 32], "the heat-map panel, for the report")
+        XCTAssertEqual(Array(thumbnailJPEG.prefix(2)), [0xFF, 0xD8], "a JPEG")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("thumbnails").path))
         let predMask = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.predMask!)))
         XCTAssertEqual([predMask.width, predMask.height], [64, 48], "the predicted mask has the image's own size")
         // The pixels whose map value, upsampled to the image as for the overlay, is above the
@@ -206,6 +206,6 @@ final class AnomalyPictureTests: XCTestCase {
         let upsampled = BilinearUpsample.resize(map, inHeight: 8, inWidth: 8, outHeight: 48, outWidth: 64)
         XCTAssertTrue(upsampled.contains { $0 > 0.5 } && upsampled.contains { $0 < 0.5 })
         for i in 0..<(64 * 48) { XCTAssertEqual(predMask.pixels[3 * i], upsampled[i] > 0.5 ? 255 : 0, "pixel \(i)") }
-        XCTAssertEqual(try Thumbnail.make(RGBImage(width: 300, height: 200, color: .white)).height, 85)
+        XCTAssertEqual(try Thumbnail.make(RGBImage(width: 300, height: 200, color: .white)).height, 43, "64 x 43: the longer side 64, aspect kept")
     }
 }
