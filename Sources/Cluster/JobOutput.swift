@@ -22,6 +22,8 @@ public final class JobOutput: SubmitSink {
     var pixels = PixelCollection.collecting(nil, images: 0)
     /// The pixel threshold (anomalib's F1-optimal) and value range, once `metrics` ran.
     public private(set) var pixelThreshold: Thresholds.Level?
+    /// The pixel-level ROC and precision-recall curves (thinned), once `metrics` ran.
+    public private(set) var pixelCurves: ThresholdCurves?
 
     enum PixelCollection {
         case collecting(PixelMetricsAccumulator?, images: Int)
@@ -120,6 +122,7 @@ public final class JobOutput: SubmitSink {
             pixels = .incomplete  // spent
             let pixel = try accumulator.finish()
             report.setPixel(pixel)
+            pixelCurves = pixel.curves
             if let range = accumulator.valueRange {
                 let learned = AnomalyThresholds.resolve(pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
                 pixelThreshold = Thresholds.Level(learned, range: range)

@@ -108,6 +108,12 @@ final class JobDecisionParityTests: XCTestCase {
         let anomalibShare = Double(expected.images.values.map(\.predMaskPixels).reduce(0, +))
             / Double(expected.images.count * expected.mapSize * expected.mapSize)
         try checkPredictedMasks(out, rows: rows, threshold: pixel.threshold, expectedShare: anomalibShare)
+
+        // The report: the model by name, pixel curves from the masks, the colour bar with the pixel threshold.
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("tiny-vit-48.json, weights tiny-vit-48.safetensors; fingerprint "), "the model named")
+        XCTAssertTrue(html.contains("<title>pixel ROC</title>") && html.contains("<title>pixel PR</title>"), "pixel curves")
+        XCTAssertTrue(html.contains(String(format: "pixel threshold %.6g", Double(pixel.threshold))), "colour bar")
     }
 
     /// pred_masks/ and the overlays in maps/ have the image's own size; a predicted pixel is one

@@ -33,6 +33,32 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(thin.last, dense.last)
     }
 
+    func testPixelCurvesFollowTheCurveDefinitionThinned() throws {
+        // 6 maps of 40 x 40 with a few ties: the accumulator's curves (swept from spilled runs)
+        // equal the report's curve of all pixels, thinned the same way.
+        var rng = SplitMix64(seed: 3)
+        let side = 40
+        var maps: [[Float]] = [], masks: [[Bool]] = []
+        for i in 0..<6 {
+            maps.append((0..<(side * side)).map { _ in Float(Int(rng.nextUnitFloat() * 3000)) / 3000 })
+            masks.append((0..<(side * side)).map { k in i % 2 == 1 && k % side < 12 && k / side < 15 })
+        }
+        let accumulator = try PixelMetricsAccumulator(width: side, height: side, spillDirectory: directory,
+                                                      tuning: .init(chunkPixels: 1000, batchPixels: 700, denseBinPixels: 300))
+        for (map, mask) in zip(maps, masks) { try accumulator.add(map: map, mask: mask) }
+        let curves = try XCTUnwrap(try accumulator.finish().curves)
+        let scores = maps.flatMap { $0 }, labels = masks.flatMap { $0 }
+        XCTAssertEqual(curves.roc, ReportStatistics.simplified(try XCTUnwrap(ReportStatistics.roc(scores: scores, labels: labels))))
+        XCTAssertEqual(curves.precisionRecall,
+                       ReportStatistics.simplified(try XCTUnwrap(ReportStatistics.precisionRecall(scores: scores, labels: labels))))
+        XCTAssertGreaterThan(curves.roc.count, 100)
+        XCTAssertLessThan(curves.roc.count, 1002)
+        // Without both classes: no curves.
+        let normalOnly = try PixelMetricsAccumulator(width: 2, height: 1, spillDirectory: nil)
+        try normalOnly.add(map: [0.1, 0.2], mask: [false, false])
+        XCTAssertNil(try normalOnly.finish().curves)
+    }
+
     func testHistogramAndDefectSummaries() throws {
         let h = try XCTUnwrap(ReportStatistics.histogram([[0, 0.5, 1], [0.25]], bins: 4))
         XCTAssertEqual(h.counts, [[1, 0, 1, 1], [0, 1, 0, 0]])
@@ -221,6 +247,33 @@ final class ReportTests: XCTestCase {
         let html = try String(contentsOf: outcome.report, encoding: .utf8)
         XCTAssertTrue(html.contains("id=\"thresholds\""))
         XCTAssertTrue(html.contains(">crack<"))
+    }
+
+    func testUnlabelledRunListsNoDefectTypes() throws {
+        let writer = try ResultWriter(directory: directory, datasetName: "t")
+        try writer.write(ImageResult(image: "line1/a.png", score: 0.4))
+        try writer.write(ImageResult(image: "line2/b.png", score: 0.2))
+        try writer.close()
+        // Folders of an unlabelled run are not defect types, and there are no predictions to count.
+        let plain = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil,
+                                         thresholds: .learn(pixel: nil, fingerprint: nil, options: nil), pictures: nil)
+        var html = try String(contentsOf: plain.report, encoding: .utf8)
+        XCTAssertFalse(html.contains("defects-section"))
+        XCTAssertFalse(html.contains("<option value=\"line1\">"), "no type filter made of folders")
+        XCTAssertFalse(html.contains("predicted anomalous"))
+        // With a saved rule there are predictions, but still no defect types.
+        let rule = Thresholds(image: .init(threshold: 0.3, min: 0, max: 1, source: .manual), pixel: nil)
+        let applied = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil, thresholds: .apply(rule), pictures: nil)
+        html = try String(contentsOf: applied.report, encoding: .utf8)
+        XCTAssertFalse(html.contains("defects-section"))
+        XCTAssertTrue(html.contains("<td>1 normal, 1 anomalous</td>"), "the predictions it made are counted")
+        // A labelled layout's types come from the dataset's items, not from folder names.
+        let items = [DatasetItem(relativePath: "line1/a.png", url: directory, label: 1, maskURL: nil, defectType: "scratch"),
+                     DatasetItem(relativePath: "line2/b.png", url: directory, label: 0, maskURL: nil, defectType: "good")]
+        let typed = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil, thresholds: .none, pictures: nil, items: items)
+        html = try String(contentsOf: typed.report, encoding: .utf8)
+        XCTAssertTrue(html.contains("<td>scratch</td>") && html.contains("<td>good</td>"))
+        XCTAssertFalse(html.contains("<td>line1</td>"))
     }
 
     func testFinishWithoutLabelsMakesNoDecision() throws {

@@ -52,12 +52,15 @@ public enum JobReport {
         public var pictureFailures: [String]
     }
 
-    /// - Parameter items: the dataset's items, for the report's defect types (the layout's
-    ///   `defectType`); without them a labelled row's type is its folder's name, an unlabelled
-    ///   row has none.
+    /// - Parameters:
+    ///   - items: the dataset's items, for the report's defect types (the layout's
+    ///     `defectType`); without them a labelled row's type is its folder's name, an unlabelled
+    ///     row has none.
+    ///   - pixelCurves: the pixel-level curves (`JobOutput.pixelCurves`), drawn beside the image ones.
     public static func finish(directory: URL, writer: ResultWriter, title: String, metrics: MetricsReport?,
                               thresholds choice: ThresholdChoice, pictures: PictureSettings?,
-                              facts: [ReportFact] = [], items: [DatasetItem] = []) throws -> Outcome {
+                              facts: [ReportFact] = [], items: [DatasetItem] = [],
+                              pixelCurves: ThresholdCurves? = nil) throws -> Outcome {
         let resultsURL = directory.appendingPathComponent("results.jsonl")
         var rows = try ResultsFile.readAll(resultsURL)
 
@@ -129,7 +132,7 @@ public enum JobReport {
         }
         let report = directory.appendingPathComponent("report.html")
         try ReportWriter.write(ReportInput(title: title, rows: reportRows, metrics: metrics, thresholds: thresholds, facts: allFacts,
-                                           colourScale: drawn.colourScale), to: report)
+                                           colourScale: drawn.colourScale, pixelCurves: pixelCurves), to: report)
         return Outcome(thresholds: thresholds, thresholdsFile: thresholdsFile, report: report,
                        picturesWritten: drawn.written, pictureFailures: drawn.failures)
     }

@@ -86,15 +86,37 @@ public enum ReportWriter {
         let labelled = input.rows.filter { $0.label != nil && $0.score.map { $0.isFinite } == true }
         let scores = labelled.map { $0.score! }, labels = labelled.map { $0.label == 1 }
         var s = "<section id=\"charts-section\"><h2>Curves and score distribution</h2><div class=\"cards\">"
-        if let roc = ReportStatistics.roc(scores: scores, labels: labels) {
-            let auroc = AnomalyMetrics.auroc(scores: scores, labels: labels).map { String(format: " (AUROC %.4f)", $0) } ?? ""
-            s += SVGChart.lines(id: "roc", title: "ROC" + auroc, xLabel: "false positive rate", yLabel: "true positive rate",
-                                series: [.init(name: "image ROC", color: "#1f77b4", points: ReportStatistics.simplified(roc))], diagonal: true)
+        // Image curves, and the pixel curves (every pixel of every masked image) when masks exist.
+        let pixel = input.pixelCurves
+        let roc = ReportStatistics.roc(scores: scores, labels: labels)
+        if roc != nil || pixel != nil {
+            var series: [SVGChart.Series] = []
+            var areas: [String] = []
+            if let roc {
+                series.append(.init(name: "image ROC", color: "#1f77b4", points: ReportStatistics.simplified(roc)))
+                if let a = AnomalyMetrics.auroc(scores: scores, labels: labels) { areas.append(String(format: "image %.4f", a)) }
+            }
+            if let pixel {
+                series.append(.init(name: "pixel ROC", color: "#ff7f0e", points: pixel.roc))
+                if let a = input.metrics?.pixelAUROC { areas.append(String(format: "pixel %.4f", a)) }
+            }
+            s += SVGChart.lines(id: "roc", title: "ROC" + (areas.isEmpty ? "" : " (AUROC " + areas.joined(separator: ", ") + ")"),
+                                xLabel: "false positive rate", yLabel: "true positive rate", series: series, diagonal: true)
         }
-        if let pr = ReportStatistics.precisionRecall(scores: scores, labels: labels) {
-            let f1 = AnomalyMetrics.f1Max(scores: scores, labels: labels).map { String(format: " (F1Max %.4f)", $0) } ?? ""
-            s += SVGChart.lines(id: "pr", title: "Precision-recall" + f1, xLabel: "recall", yLabel: "precision",
-                                series: [.init(name: "image PR", color: "#d62728", points: ReportStatistics.simplified(pr))])
+        let pr = ReportStatistics.precisionRecall(scores: scores, labels: labels)
+        if pr != nil || pixel != nil {
+            var series: [SVGChart.Series] = []
+            var best: [String] = []
+            if let pr {
+                series.append(.init(name: "image PR", color: "#d62728", points: ReportStatistics.simplified(pr)))
+                if let f = AnomalyMetrics.f1Max(scores: scores, labels: labels) { best.append(String(format: "image %.4f", f)) }
+            }
+            if let pixel {
+                series.append(.init(name: "pixel PR", color: "#9467bd", points: pixel.precisionRecall))
+                if let f = input.metrics?.pixelF1Max { best.append(String(format: "pixel %.4f", f)) }
+            }
+            s += SVGChart.lines(id: "pr", title: "Precision-recall" + (best.isEmpty ? "" : " (F1Max " + best.joined(separator: ", ") + ")"),
+                                xLabel: "recall", yLabel: "precision", series: series)
         }
         let scoredRows = input.rows.filter { $0.score.map { $0.isFinite } == true }
         let groups: [(String, String, [Float])] = [

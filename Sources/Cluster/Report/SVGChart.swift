@@ -1,4 +1,5 @@
 import Foundation
+import WinCLIP
 
 /// Small inline SVG charts for the report: line charts in the unit square (ROC, precision-recall)
 /// and overlaid histograms. Text is escaped; numbers have at most 1 decimal in pixel space.

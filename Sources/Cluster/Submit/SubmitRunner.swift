@@ -214,7 +214,8 @@ public enum SubmitRunner {
             directory: writer.directory, writer: writer, title: "WinCLIP results: \(dataset.name)", metrics: metrics, thresholds: choice,
             pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil,
             facts: [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", options.className ?? ""),
-                    ReportFact("references", shots), ReportFact("model", target.fingerprint ?? "the coordinator's")])
+                    ReportFact("references", shots), ReportFact.model(o.config.model, fingerprint: target.fingerprint)],
+            items: items, pixelCurves: output.pixelCurves)
         for failure in report.pictureFailures.prefix(5) { logger.warning("picture not drawn: \(failure)") }
         if let metrics {
             try MetricsFile(metrics: metrics, thresholds: report.thresholds).write(to: writer.directory.appendingPathComponent("metrics.json"))
