@@ -112,7 +112,7 @@ final class JobDecisionParityTests: XCTestCase {
         // The report: the model by name, pixel curves from the masks, the colour bar with the pixel threshold.
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("tiny-vit-48.json, weights tiny-vit-48.safetensors; fingerprint "), "the model named")
-        XCTAssertTrue(html.contains("<title>pixel ROC</title>") && html.contains("<title>pixel PR</title>"), "pixel curves")
+        XCTAssertTrue(html.contains("<title>pixel (AUROC ") && html.contains("<title>pixel (F1Max "), "pixel curves")
         XCTAssertTrue(html.contains(String(format: "pixel threshold %.6g", Double(pixel.threshold))), "colour bar")
     }
 

@@ -91,32 +91,28 @@ public enum ReportWriter {
         let roc = ReportStatistics.roc(scores: scores, labels: labels)
         if roc != nil || pixel != nil {
             var series: [SVGChart.Series] = []
-            var areas: [String] = []
             if let roc {
-                series.append(.init(name: "image ROC", color: "#1f77b4", points: ReportStatistics.simplified(roc)))
-                if let a = AnomalyMetrics.auroc(scores: scores, labels: labels) { areas.append(String(format: "image %.4f", a)) }
+                let area = AnomalyMetrics.auroc(scores: scores, labels: labels).map { String(format: " (AUROC %.4f)", $0) } ?? ""
+                series.append(.init(name: "image" + area, color: "#1f77b4", points: ReportStatistics.simplified(roc)))
             }
             if let pixel {
-                series.append(.init(name: "pixel ROC", color: "#ff7f0e", points: pixel.roc))
-                if let a = input.metrics?.pixelAUROC { areas.append(String(format: "pixel %.4f", a)) }
+                let area = input.metrics?.pixelAUROC.map { String(format: " (AUROC %.4f)", $0) } ?? ""
+                series.append(.init(name: "pixel" + area, color: "#ff7f0e", points: pixel.roc))
             }
-            s += SVGChart.lines(id: "roc", title: "ROC" + (areas.isEmpty ? "" : " (AUROC " + areas.joined(separator: ", ") + ")"),
-                                xLabel: "false positive rate", yLabel: "true positive rate", series: series, diagonal: true)
+            s += SVGChart.lines(id: "roc", title: "ROC", xLabel: "false positive rate", yLabel: "true positive rate", series: series, diagonal: true)
         }
         let pr = ReportStatistics.precisionRecall(scores: scores, labels: labels)
         if pr != nil || pixel != nil {
             var series: [SVGChart.Series] = []
-            var best: [String] = []
             if let pr {
-                series.append(.init(name: "image PR", color: "#d62728", points: ReportStatistics.simplified(pr)))
-                if let f = AnomalyMetrics.f1Max(scores: scores, labels: labels) { best.append(String(format: "image %.4f", f)) }
+                let best = AnomalyMetrics.f1Max(scores: scores, labels: labels).map { String(format: " (F1Max %.4f)", $0) } ?? ""
+                series.append(.init(name: "image" + best, color: "#d62728", points: ReportStatistics.simplified(pr)))
             }
             if let pixel {
-                series.append(.init(name: "pixel PR", color: "#9467bd", points: pixel.precisionRecall))
-                if let f = input.metrics?.pixelF1Max { best.append(String(format: "pixel %.4f", f)) }
+                let best = input.metrics?.pixelF1Max.map { String(format: " (F1Max %.4f)", $0) } ?? ""
+                series.append(.init(name: "pixel" + best, color: "#9467bd", points: pixel.precisionRecall))
             }
-            s += SVGChart.lines(id: "pr", title: "Precision-recall" + (best.isEmpty ? "" : " (F1Max " + best.joined(separator: ", ") + ")"),
-                                xLabel: "recall", yLabel: "precision", series: series)
+            s += SVGChart.lines(id: "pr", title: "Precision-recall", xLabel: "recall", yLabel: "precision", series: series)
         }
         let scoredRows = input.rows.filter { $0.score.map { $0.isFinite } == true }
         let groups: [(String, String, [Float])] = [
