@@ -2,7 +2,7 @@ import Foundation
 import Protocol
 import WinCLIP
 
-/// A submit's results on disk and on the terminal: results.jsonl rows, maps and overlays,
+/// A submit's results on disk and on the terminal: results.jsonl rows, maps (.npy; overlays are drawn after the job, by `JobReport`),
 /// progress, and what the metrics need (scores and labels; maps and masks go to a
 /// `PixelMetricsAccumulator` as they arrive).
 public final class JobOutput: SubmitSink {
