@@ -2,9 +2,9 @@ import Foundation
 import Protocol
 import WinCLIP
 
-/// A submit's results on disk and on the terminal: results.jsonl rows, maps (.npy; overlays are drawn after the job, by `JobReport`),
-/// progress, and what the metrics need (scores and labels; maps and masks go to a
-/// `PixelMetricsAccumulator` as they arrive).
+/// A submit's results on disk and on the terminal: results.jsonl rows, maps (.npy; their
+/// overlays are drawn after the job, by `JobReport`), progress, and what the metrics need
+/// (scores and labels; maps and masks go to a `PixelMetricsAccumulator` as they arrive).
 public final class JobOutput: SubmitSink {
     public let writer: ResultWriter
     let saveMaps: Bool
