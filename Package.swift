@@ -35,8 +35,8 @@ let package = Package(
         .target(name: "CImageShim", dependencies: ["CLibPNG", "CLibJPEG", "CLibTIFF", "CLibWebP"]),
         // Element-wise kernels (GELU), built with -O3 and per-CPU clones in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-        // PNG writing through libpng, with its setjmp error handling kept in C.
-        .target(name: "CPNGWrite", dependencies: ["CLibPNG"]),
+        // PNG and JPEG writing through libpng and libjpeg, with their setjmp error handling kept in C.
+        .target(name: "CPNGWrite", dependencies: ["CLibPNG", "CLibJPEG"]),
         // A job's options (one Codable type for the command line, cluster.yaml and the wire):
         // the leaf both the engine and the wire format build on.
         .target(name: "Options"),

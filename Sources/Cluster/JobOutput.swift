@@ -2,9 +2,9 @@ import Foundation
 import Protocol
 import WinCLIP
 
-/// A submit's results on disk and on the terminal: results.jsonl rows, maps and overlays,
-/// progress, and what the metrics need (scores and labels; maps and masks go to a
-/// `PixelMetricsAccumulator` as they arrive).
+/// A submit's results on disk and on the terminal: results.jsonl rows, maps (.npy; their
+/// overlays are drawn after the job, by `JobReport`), progress, and what the metrics need
+/// (scores and labels; maps and masks go to a `PixelMetricsAccumulator` as they arrive).
 public final class JobOutput: SubmitSink {
     public let writer: ResultWriter
     let saveMaps: Bool
@@ -27,6 +27,8 @@ public final class JobOutput: SubmitSink {
     /// Labelled images that came without a map, anomalous ones without a mask (all of them, so
     /// that the reason gives the counts).
     var imagesWithoutMap = 0, anomalousWithoutMask = 0, anomalousImages = 0
+    /// The pixel-level ROC and precision-recall curves (thinned), once `metrics` ran.
+    public private(set) var pixelCurves: ThresholdCurves?
 
     enum PixelCollection {
         case collecting(PixelMetricsAccumulator?, images: Int)
@@ -76,13 +78,10 @@ public final class JobOutput: SubmitSink {
             row.score = score
             scores[item.relativePath] = score
             if map == nil && saveMaps { row.mapSkipped = true }
-            if let map {
-                if saveMaps {
-                    row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
-                    if let picture {
-                        try writer.saveOverlay(map, width: imageSize, height: imageSize, over: picture, for: item.relativePath)
-                    }
-                }
+            // The overlay (maps/<stem>.png) is drawn after the job with the pictures, on the
+            // run's colour scale (`JobReport`); `picture` is not needed here.
+            if let map, saveMaps {
+                row.map = try writer.saveMap(map, width: imageSize, height: imageSize, for: item.relativePath)
             }
             if keepMaps && item.label != nil { collectPixels(item, map: map) }
         }
@@ -135,9 +134,11 @@ public final class JobOutput: SubmitSink {
         switch pixels {
         case .collecting(let accumulator?, let images) where keepMaps && images == labeled.count:
             pixels = .incomplete  // spent
-            report.pixel = try accumulator.finish()
+            let pixel = try accumulator.finish()
+            report.setPixel(pixel)
+            pixelCurves = pixel.curves
             if let range = accumulator.valueRange {
-                let learned = AnomalyThresholds.resolve(report.pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
+                let learned = AnomalyThresholds.resolve(pixel.f1Threshold, range: range, hasAnomalous: accumulator.hasAnomalousPixels)
                 pixelThreshold = Thresholds.Level(learned, range: range)
             }
         case .failed(let error):

@@ -68,7 +68,7 @@ extension WinCLIPCoord {
             have error rows, 1 when the job failed or was interrupted (continue it with --resume).
 
             Results: OUTPUT/results.jsonl (one JSON object per image), with --save-maps \
-            OUTPUT/maps/*.npy (the anomaly map at the model's input size) and *.png overlays, and \
+            OUTPUT/maps/*.npy (the anomaly map at the model's input size), *.png overlays, pictures/ and pred_masks/, and \
             OUTPUT/metrics.json when labels exist (image/pixel AUROC, F1-max, AUPRO).
 
             Weights: --weights FILE or hf://OWNER/REPO[@REVISION]/FILE, else --pretrained TAG, else \
@@ -114,7 +114,7 @@ extension WinCLIPCoord {
         @Option(help: "Output folder (default: a new folder under ./winclip-results/).")
         var output: String?
 
-        @Flag(help: "Save each anomaly map as .npy and a heat-map overlay .png (segmentation only).")
+        @Flag(help: "Segmentation only: save each anomaly map as .npy; after the job, draw heat-map overlays (maps/*.png), pictures/ and pred_masks/ (at each image's size).")
         var saveMaps = false
 
         @Flag(help: "Continue an interrupted job into --output: keep its rows (the same settings, --save-maps included, are checked), compute the rest.")
@@ -138,7 +138,7 @@ extension WinCLIPCoord {
         @Option(help: "Set the image threshold by hand: rows get pred_label and normalized_score (0.5 = this score).")
         var threshold: Float?
 
-        @Option(help: "Heat-map colour scale of the pictures: dataset (default: one scale for the whole run), image, none.")
+        @Option(help: "Heat-map colour scale of pictures/ and the maps/*.png overlays: dataset (default: one scale for the whole run, the pixel threshold in the middle), image (each map's own min..max), none (raw values on [0, 1]).")
         var mapNormalization: MapNormalization.Mode = .dataset
 
         @Option(help: "Embedded cluster: number of local workers, at least 1 (default: one per core).")

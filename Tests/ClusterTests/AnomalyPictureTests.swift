@@ -76,7 +76,7 @@ final class AnomalyPictureTests: XCTestCase {
                                                 caption: .init(score: 0.8123, normalizedScore: 0.81, predictedAnomalous: true),
                                                 panelSize: 128)
         XCTAssertEqual(picture.width, 4 * 128)
-        XCTAssertEqual(picture.height, 128)
+        XCTAssertEqual(picture.height, 128 + AnomalyPicture.footerHeight(panelSize: 128))
         let grey = RGBColor(100, 100, 100)
         // Panel 1: the image (a constant image stays constant when resized).
         XCTAssertEqual(picture.color(x: 64, y: 64), grey)
@@ -90,9 +90,10 @@ final class AnomalyPictureTests: XCTestCase {
         }
         XCTAssertEqual(picture.color(x: 256 + 30, y: 30), blend(RGBColor(127, 0, 0)))
         XCTAssertEqual(picture.color(x: 256 + 100, y: 64), blend(RGBColor(0, 0, 127)))
-        // Panel 4: a red contour where the resized map crosses 0.5, the image inside and outside it.
-        let resized = BilinearUpsample.resize(map, inHeight: 8, inWidth: 8, outHeight: 128, outWidth: 128)
-        let predicted = resized.map(decision.isAnomalous)
+        // Panel 4: a red contour around the predicted mask at the image's size (64 x 48), shown in
+        // the panel; the image inside and outside it.
+        let atImageSize = BilinearUpsample.resize(map, inHeight: 8, inWidth: 8, outHeight: 48, outWidth: 64).map { $0 > 0.5 }
+        let predicted = MaskDrawing.resizeNearest(atImageSize, width: 64, height: 48, outWidth: 128, outHeight: 128)
         let boundaryX = (0..<128).last { predicted[40 * 128 + $0] }!
         XCTAssertTrue((56...72).contains(boundaryX), "the 0.5 crossing lies near the quadrant's edge, at \(boundaryX)")
         XCTAssertEqual(picture.color(x: 384 + boundaryX, y: 40), .red)
@@ -105,6 +106,22 @@ final class AnomalyPictureTests: XCTestCase {
         XCTAssertTrue(hasText(picture, x: 384, y: 100, width: 128, height: 28, color: RGBColor(255, 80, 80)), "ANOMALOUS")
         XCTAssertTrue(hasText(picture, x: 384, y: 90, width: 128, height: 20, color: .white), "score")
         XCTAssertEqual(AnomalyPicture.Caption(score: 0.8123, normalizedScore: 0.81, predictedAnomalous: true).scoreText, "score 0.8123 (0.810)")
+        // The colour bar under the heat map: jet from its first to its last colour, the threshold
+        // (0.5 of [0, 1]) as a black tick in the middle, the values of both ends printed below.
+        let barY = 128 + 3 + 3, barX0 = 256 + 6, barX1 = 256 + 128 - 6 - 1
+        XCTAssertEqual(picture.color(x: barX0, y: barY), JetColormap.color(for: 0))
+        XCTAssertEqual(picture.color(x: barX1, y: barY), JetColormap.color(for: 1))
+        XCTAssertTrue((barX0 + 50...barX0 + 66).contains { picture.color(x: $0, y: barY) == .black }, "threshold tick")
+        XCTAssertTrue(hasText(picture, x: 256, y: barY + 6, width: 40, height: 12, color: .black), "low end's value")
+        XCTAssertTrue(hasText(picture, x: 256 + 88, y: barY + 6, width: 40, height: 12, color: .black), "high end's value")
+        XCTAssertFalse(hasText(picture, x: 0, y: 129, width: 256, height: 21, color: .black), "no bar under the other panels")
+        XCTAssertEqual(AnomalyPicture.label(0.38878614), "0.3888")
+        XCTAssertEqual(MapNormalization.dataset(decision).scale(for: map), HeatScale(low: 0, high: 1))
+        XCTAssertEqual(MapNormalization.dataset(ScoreNormalization(threshold: 0.39, min: 0.35, max: 0.41)).scale(for: map)!.low, 0.36, accuracy: 1e-6)
+        XCTAssertEqual(MapNormalization.image.scale(for: [0.2, 0.7]), HeatScale(low: 0.2, high: 0.7))
+        // The ground truth beside the prediction.
+        let caption = AnomalyPicture.Caption(score: 0.3, predictedAnomalous: false, groundTruthAnomalous: true)
+        XCTAssertEqual([caption.labelText, caption.truthText], ["pred: NORMAL", "truth: ANOMALOUS"])
     }
 
     private func hasText(_ image: RGBImage, x: Int, y: Int, width: Int, height: Int, color: RGBColor) -> Bool {
@@ -171,21 +188,24 @@ final class AnomalyPictureTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let writer = try ResultWriter(directory: dir, datasetName: "t", images: ["test/crack/000.png"])
         let files = PictureFiles(writer: writer, image: "test/crack/000.png", predMask: true)
-        XCTAssertEqual(files, PictureFiles(picture: "pictures/test/crack/000.png", thumbnail: "thumbnails/test/crack/000.png",
-                                           predMask: "pred_masks/test/crack/000.png"))
+        XCTAssertEqual(files, PictureFiles(picture: "pictures/test/crack/000.png", predMask: "pred_masks/test/crack/000.png"))
         let decision = ScoreNormalization(threshold: 0.5, min: 0, max: 1)
-        try PictureOutput.write(in: dir, files: files, image: image, map: map, mapSize: 8, groundTruth: mask,
+        let thumbnailJPEG = try PictureOutput.write(in: dir, files: files, image: image, map: map, mapSize: 8, groundTruth: mask,
                                 heat: .dataset(decision), decision: decision, caption: .init(score: 0.9, predictedAnomalous: true),
                                 panelSize: 64, thumbnailSize: 32)
         let picture = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.picture)))
         XCTAssertEqual(picture.width, 256)
-        let thumbnail = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.thumbnail)))
-        XCTAssertEqual(thumbnail.width, 32)
-        XCTAssertEqual(thumbnail.height, 32)
+        let thumbnail = try ImageLoader.decode(thumbnailJPEG)
+        XCTAssertEqual([thumbnail.width, thumbnail.height], [32, 32], "the heat-map panel, for the report")
+        XCTAssertEqual(Array(thumbnailJPEG.prefix(2)), [0xFF, 0xD8], "a JPEG")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("thumbnails").path))
         let predMask = try PNGDecoder.decode(Data(contentsOf: dir.appendingPathComponent(files.predMask!)))
-        XCTAssertEqual(predMask.width, 8)
-        // The map is exactly 1 in the quadrant and 0 outside: anomalous there, normal elsewhere.
-        for i in 0..<64 { XCTAssertEqual(predMask.pixels[3 * i], mask[i] ? 255 : 0, "pixel \(i)") }
-        XCTAssertEqual(try Thumbnail.make(RGBImage(width: 300, height: 200, color: .white)).height, 85)
+        XCTAssertEqual([predMask.width, predMask.height], [64, 48], "the predicted mask has the image's own size")
+        // The pixels whose map value, upsampled to the image as for the overlay, is above the
+        // threshold (0.5 here: the normalisation is the identity).
+        let upsampled = BilinearUpsample.resize(map, inHeight: 8, inWidth: 8, outHeight: 48, outWidth: 64)
+        XCTAssertTrue(upsampled.contains { $0 > 0.5 } && upsampled.contains { $0 < 0.5 })
+        for i in 0..<(64 * 48) { XCTAssertEqual(predMask.pixels[3 * i], upsampled[i] > 0.5 ? 255 : 0, "pixel \(i)") }
+        XCTAssertEqual(try Thumbnail.make(RGBImage(width: 300, height: 200, color: .white)).height, 43, "64 x 43: the longer side 64, aspect kept")
     }
 }

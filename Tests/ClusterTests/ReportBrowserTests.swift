@@ -39,19 +39,28 @@ final class ReportBrowserTests: XCTestCase {
                                            facts: [ReportFact("dataset", "synthetic MVTec-like (good, crack, scratch)")])
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: outcome.report.path)[.size] as? Int)
         print("report.html of \(count) images: \(size) bytes, \(outcome.picturesWritten) pictures")
+        // The page alone, copied into an empty folder (as if mailed to another machine).
+        let alone = directory.appendingPathComponent("alone")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        let report = alone.appendingPathComponent("report.html")
+        try FileManager.default.copyItem(at: outcome.report, to: report)
 
-        // The DOM after the script ran.
+        // The DOM after the script ran (a window tall enough that every lazy thumbnail of the page is in view).
         let profile = directory.appendingPathComponent("chromium-profile")
         let dom = try runBrowser(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)",
-                                    "--virtual-time-budget=5000", "--dump-dom", outcome.report.absoluteString])
+                                    "--window-size=1280,9000", "--virtual-time-budget=5000", "--dump-dom", report.absoluteString])
         if keep != nil { try Data(dom.utf8).write(to: directory.appendingPathComponent("dom.html")) }
         let expectedRows = min(50, count)
         XCTAssertTrue(dom.contains("data-rendered=\"\(expectedRows)\""), "the script rendered one page of \(expectedRows) rows")
         XCTAssertTrue(dom.contains("data-matching=\"\(count)\""), "every image is in the table")
         let tbody = try XCTUnwrap(section(of: dom, from: "<tbody id=\"rows\">", to: "</tbody>"))
         XCTAssertEqual(tbody.components(separatedBy: "<tr").count - 1, expectedRows)
-        XCTAssertEqual(tbody.components(separatedBy: "loading=\"lazy\"").count - 1, expectedRows, "lazy thumbnails")
-        XCTAssertTrue(tbody.contains("href=\"pictures/test/"), "rows link to their pictures")
+        XCTAssertEqual(tbody.components(separatedBy: "loading=\"lazy\" decoding=\"async\" alt=\"\" src=\"data:image/jpeg;base64,").count - 1,
+                       expectedRows, "lazy thumbnails, embedded")
+        XCTAssertTrue(dom.contains("data-thumbnails-loaded=\"\(expectedRows)\""), "chromium decoded every thumbnail of the page, with the page alone")
+        XCTAssertTrue(dom.contains("data-thumbnails-failed=\"0\""))
+        XCTAssertTrue(tbody.contains("href=\"pictures/test/"), "rows link to their pictures (extras)")
+        XCTAssertTrue(dom.contains("id=\"colour-bar\""), "the heat maps' colour bar")
         for id in ["roc", "pr", "hist"] {
             let svg = try XCTUnwrap(section(of: dom, from: "<svg id=\"\(id)\"", to: "</svg>"), "chart \(id)")
             XCTAssertTrue(id == "hist" ? svg.contains("<rect") : svg.contains("class=\"curve\" d=\"M"), "chart \(id) has data")
@@ -67,14 +76,14 @@ final class ReportBrowserTests: XCTestCase {
         let missed = rows.filter { $0.label == 1 && $0.predLabel == 0 }.count
         XCTAssertGreaterThan(missed, 0)
         let filtered = try runBrowser(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)",
-                                                "--virtual-time-budget=5000", "--dump-dom", outcome.report.absoluteString + "#label=1&pred=0"])
+                                                "--virtual-time-budget=5000", "--dump-dom", report.absoluteString + "#label=1&pred=0"])
         XCTAssertTrue(filtered.contains("data-matching=\"\(missed)\""), "label=1&pred=0 keeps the \(missed) false negatives")
         XCTAssertTrue(filtered.contains("data-rendered=\"\(min(50, missed))\""))
 
         // A screenshot that shows something.
         let shot = directory.appendingPathComponent("screenshot.png")
         _ = try runBrowser(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile.path)", "--hide-scrollbars",
-                              "--window-size=1280,2200", "--virtual-time-budget=5000", "--screenshot=\(shot.path)", outcome.report.absoluteString])
+                              "--window-size=1280,2200", "--virtual-time-budget=5000", "--screenshot=\(shot.path)", report.absoluteString])
         let image = try PNGDecoder.decode(Data(contentsOf: shot), path: shot.path)
         XCTAssertEqual(image.width, 1280)
         var colours = Set<UInt32>()

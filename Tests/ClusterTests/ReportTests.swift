@@ -33,6 +33,32 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(thin.last, dense.last)
     }
 
+    func testPixelCurvesFollowTheCurveDefinitionThinned() throws {
+        // 6 maps of 40 x 40 with a few ties: the accumulator's curves (swept from spilled runs)
+        // equal the report's curve of all pixels, thinned the same way.
+        var rng = SplitMix64(seed: 3)
+        let side = 40
+        var maps: [[Float]] = [], masks: [[Bool]] = []
+        for i in 0..<6 {
+            maps.append((0..<(side * side)).map { _ in Float(Int(rng.nextUnitFloat() * 3000)) / 3000 })
+            masks.append((0..<(side * side)).map { k in i % 2 == 1 && k % side < 12 && k / side < 15 })
+        }
+        let accumulator = try PixelMetricsAccumulator(width: side, height: side, spillDirectory: directory,
+                                                      tuning: .init(chunkPixels: 1000, batchPixels: 700, denseBinPixels: 300))
+        for (map, mask) in zip(maps, masks) { try accumulator.add(map: map, mask: mask) }
+        let curves = try XCTUnwrap(try accumulator.finish().curves)
+        let scores = maps.flatMap { $0 }, labels = masks.flatMap { $0 }
+        XCTAssertEqual(curves.roc, ReportStatistics.simplified(try XCTUnwrap(ReportStatistics.roc(scores: scores, labels: labels))))
+        XCTAssertEqual(curves.precisionRecall,
+                       ReportStatistics.simplified(try XCTUnwrap(ReportStatistics.precisionRecall(scores: scores, labels: labels))))
+        XCTAssertGreaterThan(curves.roc.count, 100)
+        XCTAssertLessThan(curves.roc.count, 1002)
+        // Without both classes: no curves.
+        let normalOnly = try PixelMetricsAccumulator(width: 2, height: 1, spillDirectory: nil)
+        try normalOnly.add(map: [0.1, 0.2], mask: [false, false])
+        XCTAssertNil(try normalOnly.finish().curves)
+    }
+
     func testHistogramAndDefectSummaries() throws {
         let h = try XCTUnwrap(ReportStatistics.histogram([[0, 0.5, 1], [0.25]], bins: 4))
         XCTAssertEqual(h.counts, [[1, 0, 1, 1], [0, 1, 0, 0]])
@@ -58,8 +84,33 @@ final class ReportTests: XCTestCase {
 
     // MARK: - the page
 
+    /// Thumbnails as a job makes them: the heat-map panel of real texture images (the
+    /// mvtec-decisions fixture, squashed to 256 px) under a smooth random map, as 64-px JPEGs.
+    private static let realisticThumbnails: [Data] = {
+        let root = clusterFixtures.appendingPathComponent("mvtec-decisions/gravel/test")
+        var rng = SplitMix64(seed: 11)
+        var out: [Data] = []
+        for folder in ["good", "hole", "scratch"] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []
+            for name in names.sorted() {
+                guard let image = try? ImageLoader.load(path: root.appendingPathComponent("\(folder)/\(name)").path) else { continue }
+                let cx = Float(rng.next() % 24), cy = Float(rng.next() % 24)
+                let map = (0..<(24 * 24)).map { k -> Float in
+                    let dx = Float(k % 24) - cx, dy = Float(k / 24) - cy
+                    return 0.3 + 0.6 * Foundation.exp(-(dx * dx + dy * dy) / 40) + 0.05 * rng.nextUnitFloat()
+                }
+                let panels = try! AnomalyPicture.panels(image: image, map: map, mapSize: 24, groundTruth: nil,
+                                                        heat: .dataset(ScoreNormalization(min: 0.3, max: 0.95)), decision: nil)
+                out.append(try! Thumbnail.jpeg(of: panels.heatMap))
+            }
+        }
+        precondition(out.count >= 10, "the texture fixture is missing")
+        return out
+    }()
+
     private func syntheticRows(_ n: Int) -> [ReportRow] {
         var rng = SplitMix64(seed: 7)
+        let thumbnails = Self.realisticThumbnails
         return (0..<n).map { i in
             let type = ["good", "good", "good", "crack", "scratch", "hole"][i % 6]
             let label = type == "good" ? 0 : 1
@@ -68,7 +119,7 @@ final class ReportTests: XCTestCase {
             let stem = String(path.dropLast(4))
             return ReportRow(image: path, score: score, label: label, predLabel: score > 0.5 ? 1 : 0,
                              normalizedScore: min(1, max(0, score - 0.5 + 0.5)), defectType: type,
-                             picture: "pictures/\(stem).png", thumbnail: "thumbnails/\(stem).png")
+                             picture: "pictures/\(stem).png", thumbnail: thumbnails[i % thumbnails.count])
         }
     }
 
@@ -113,8 +164,10 @@ final class ReportTests: XCTestCase {
                                    to: url)
             sizes[n] = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
         }
-        print("report.html size: 1,000 images \(sizes[1_000]!) bytes, 10,000 images \(sizes[10_000]!) bytes")
-        XCTAssertLessThan(sizes[10_000]!, 1_000_000, "no multi-megabyte inline data at 10,000 images")
+        let thumbnails = Self.realisticThumbnails.map(\.count)
+        print("report.html size: 1,000 images \(sizes[1_000]!) bytes, 10,000 images \(sizes[10_000]!) bytes; "
+              + "thumbnails \(thumbnails.min()!)-\(thumbnails.max()!) bytes (mean \(thumbnails.reduce(0, +) / thumbnails.count))")
+        XCTAssertLessThan(sizes[10_000]!, 25_000_000, "a 10,000-image report, thumbnails embedded, stays under 25 MB")
         XCTAssertLessThan(Double(sizes[10_000]!) / Double(sizes[1_000]!), 10.5, "grows at most linearly with the rows")
     }
 
@@ -184,14 +237,43 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(outcome.picturesWritten, scored.count)
         XCTAssertEqual(outcome.pictureFailures, [])
         let first = try XCTUnwrap(scored.first { $0.label == 1 })
-        let files = PictureFiles(writer: run.writer, image: first.image, predMask: true)
+        let files = PictureFiles(writer: run.writer, image: first.image, predMask: true, overlay: true)
         let picture = try PNGDecoder.decode(Data(contentsOf: run.output.appendingPathComponent(files.picture)))
         XCTAssertEqual(picture.width, 4 * 64, "image | gt | heat map | pred mask")
         let predMask = try PNGDecoder.decode(Data(contentsOf: run.output.appendingPathComponent(files.predMask!)))
-        XCTAssertEqual(predMask.width, SyntheticRun.mapSize)
+        XCTAssertEqual([predMask.width, predMask.height], [SyntheticRun.imageSize, SyntheticRun.imageSize], "at the image's own size")
+        let overlay = try PNGDecoder.decode(Data(contentsOf: run.output.appendingPathComponent(files.overlay!)))
+        XCTAssertEqual([overlay.width, overlay.height], [SyntheticRun.imageSize, SyntheticRun.imageSize])
         let html = try String(contentsOf: outcome.report, encoding: .utf8)
         XCTAssertTrue(html.contains("id=\"thresholds\""))
         XCTAssertTrue(html.contains(">crack<"))
+    }
+
+    func testUnlabelledRunListsNoDefectTypes() throws {
+        let writer = try ResultWriter(directory: directory, datasetName: "t")
+        try writer.write(ImageResult(image: "line1/a.png", score: 0.4))
+        try writer.write(ImageResult(image: "line2/b.png", score: 0.2))
+        try writer.close()
+        // Folders of an unlabelled run are not defect types, and there are no predictions to count.
+        let plain = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil,
+                                         thresholds: .learn(pixel: nil, fingerprint: nil, options: nil), pictures: nil)
+        var html = try String(contentsOf: plain.report, encoding: .utf8)
+        XCTAssertFalse(html.contains("defects-section"))
+        XCTAssertFalse(html.contains("<option value=\"line1\">"), "no type filter made of folders")
+        XCTAssertFalse(html.contains("predicted anomalous"))
+        // With a saved rule there are predictions, but still no defect types.
+        let rule = Thresholds(image: .init(threshold: 0.3, min: 0, max: 1, source: .manual), pixel: nil)
+        let applied = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil, thresholds: .apply(rule), pictures: nil)
+        html = try String(contentsOf: applied.report, encoding: .utf8)
+        XCTAssertFalse(html.contains("defects-section"))
+        XCTAssertTrue(html.contains("<td>1 normal, 1 anomalous</td>"), "the predictions it made are counted")
+        // A labelled layout's types come from the dataset's items, not from folder names.
+        let items = [DatasetItem(relativePath: "line1/a.png", url: directory, label: 1, maskURL: nil, defectType: "scratch"),
+                     DatasetItem(relativePath: "line2/b.png", url: directory, label: 0, maskURL: nil, defectType: "good")]
+        let typed = try JobReport.finish(directory: directory, writer: writer, title: "t", metrics: nil, thresholds: .none, pictures: nil, items: items)
+        html = try String(contentsOf: typed.report, encoding: .utf8)
+        XCTAssertTrue(html.contains("<td>scratch</td>") && html.contains("<td>good</td>"))
+        XCTAssertFalse(html.contains("<td>line1</td>"))
     }
 
     func testFinishWithoutLabelsMakesNoDecision() throws {

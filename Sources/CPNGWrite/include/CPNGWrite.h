@@ -1,8 +1,10 @@
-// PNG encoding through libpng for the cluster's heatmap overlays.
+// PNG encoding through libpng (pictures, overlays, masks) and JPEG encoding through libjpeg
+// (the report's embedded thumbnails).
 //
-// libpng reports fatal errors by longjmp()ing out of its error callback, and a longjmp must
-// never cross a Swift frame, so the whole encode runs inside the C function below, which sets
-// its own setjmp() landing point (the same pattern as CImageShim's decoders).
+// libpng reports fatal errors by longjmp()ing out of its error callback, and libjpeg's default
+// handler calls exit(); a longjmp must never cross a Swift frame, so each encode runs inside a C
+// function below, which sets its own setjmp() landing point (the same pattern as CImageShim's
+// decoders).
 #ifndef CPNGWRITE_H
 #define CPNGWRITE_H
 
@@ -19,6 +21,12 @@ extern "C" {
 // returns nonzero, sets *out to NULL and writes a message into error (error_size bytes).
 int cpw_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
                    uint8_t **out, size_t *out_size, char *error, size_t error_size);
+
+// Encodes 8-bit RGB, rows packed top to bottom (width * 3 bytes each), as a baseline JPEG of the
+// given quality (1-100; libjpeg's defaults: 4:2:0 chroma, plus optimised Huffman tables). Same
+// contract as cpw_png_encode.
+int cpw_jpeg_encode(const uint8_t *rgb, uint32_t width, uint32_t height, int quality,
+                    uint8_t **out, size_t *out_size, char *error, size_t error_size);
 
 void cpw_free(void *buffer);
 

@@ -64,4 +64,48 @@ public enum MapNormalization: Sendable, Equatable {
             return map
         }
     }
+
+    /// `apply` to a resized copy of `map`, on `map`'s own scale: with `.image` the range is the
+    /// original map's (what the colour bar prints), not the resized copy's, so the picture's
+    /// panel and the full-size overlay colour a value alike.
+    public func apply(_ resized: [Float], scaleOf map: [Float]) -> [Float] {
+        guard case .image = self else { return apply(resized) }
+        guard let range = AnomalyThresholds.range(of: map), range.upperBound > range.lowerBound else {
+            return resized.map { $0.isNaN ? $0 : 0 }
+        }
+        let lo = range.lowerBound, span = range.upperBound - range.lowerBound
+        return resized.map { ($0 - lo) / span }
+    }
+}
+
+/// The raw map values at the two ends of a picture's colour scale: what its colour bar prints.
+/// The first colour of `jet` (dark blue) shows `low` and below, the last (dark red) `high` and
+/// above, linearly in between.
+public struct HeatScale: Sendable, Equatable {
+    public var low: Float
+    public var high: Float
+
+    public init(low: Float, high: Float) {
+        self.low = low
+        self.high = high
+    }
+
+    /// The raw value shown with colour `position` (0...1).
+    public func value(at position: Float) -> Float { low + position * (high - low) }
+}
+
+extension MapNormalization {
+    /// The colour scale of `map` under this normalisation (nil for `.image` on a map without a
+    /// finite value). `.dataset` is the same for every map: its threshold sits in the middle.
+    public func scale(for map: [Float]) -> HeatScale? {
+        switch self {
+        case .dataset(let n):
+            let half = (n.max - n.min) / 2
+            return HeatScale(low: n.threshold - half, high: n.threshold + half)
+        case .image:
+            return AnomalyThresholds.range(of: map).map { HeatScale(low: $0.lowerBound, high: $0.upperBound) }
+        case .none:
+            return HeatScale(low: 0, high: 1)
+        }
+    }
 }

@@ -44,3 +44,26 @@ public enum PNGEncoder {
         return Data(bytes: out, count: size)
     }
 }
+
+/// Baseline JPEG through libjpeg (the report's embedded thumbnails: a few KB each).
+public enum JPEGEncoder {
+    public static func encode(_ image: RGBImage, quality: Int) throws -> Data {
+        guard image.width > 0, image.height > 0, image.pixels.count == image.width * image.height * 3,
+              image.width <= Int(UInt32.max), image.height <= Int(UInt32.max) else {
+            throw PNGEncodeError("cannot encode a \(image.width)x\(image.height) image as JPEG")
+        }
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let messageSize = 256
+        var message = [CChar](repeating: 0, count: messageSize)
+        let status = image.pixels.withUnsafeBufferPointer { buffer in
+            cpw_jpeg_encode(buffer.baseAddress, UInt32(image.width), UInt32(image.height), Int32(quality),
+                            &out, &size, &message, messageSize)
+        }
+        guard status == 0, let out else {
+            throw PNGEncodeError("JPEG encoding failed: \(String(cString: message))")
+        }
+        defer { cpw_free(out) }
+        return Data(bytes: out, count: size)
+    }
+}

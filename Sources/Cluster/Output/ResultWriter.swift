@@ -148,17 +148,6 @@ public final class ResultWriter: Sendable {
         return path
     }
 
-    /// Saves the heatmap overlay of a map over its image as PNG beside the .npy; returns its
-    /// path relative to `directory`.
-    @discardableResult
-    public func saveOverlay(_ map: [Float], width: Int, height: Int, over picture: RGBImage, for image: String) throws -> String {
-        let path = mapPath(for: image, extension: "png")
-        let overlay = HeatmapOverlay.render(map: map, mapWidth: width, mapHeight: height, over: picture)
-        let url = directory.appendingPathComponent(path)
-        try OutputFailure.translating(path: url.path) { try PNGEncoder.write(overlay, to: url) }
-        return path
-    }
-
     /// `maps/<relative path without its extension>.<ext>`.
     public func mapPath(for image: String, extension ext: String) -> String {
         outputPath(for: image, folder: "maps", extension: ext)

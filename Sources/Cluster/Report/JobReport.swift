@@ -52,9 +52,15 @@ public enum JobReport {
         public var pictureFailures: [String]
     }
 
+    /// - Parameters:
+    ///   - items: the dataset's items, for the report's defect types (the layout's
+    ///     `defectType`); without them a labelled row's type is its folder's name, an unlabelled
+    ///     row has none.
+    ///   - pixelCurves: the pixel-level curves (`JobOutput.pixelCurves`), drawn beside the image ones.
     public static func finish(directory: URL, writer: ResultWriter, title: String, metrics: MetricsReport?,
                               thresholds choice: ThresholdChoice, pictures: PictureSettings?,
-                              facts: [ReportFact] = []) throws -> Outcome {
+                              facts: [ReportFact] = [], items: [DatasetItem] = [],
+                              pixelCurves: ThresholdCurves? = nil) throws -> Outcome {
         let resultsURL = directory.appendingPathComponent("results.jsonl")
         var rows = try ResultsFile.readAll(resultsURL)
 
@@ -95,21 +101,21 @@ public enum JobReport {
         }
 
         // 3. Pictures.
-        var written = 0
-        var failures: [String] = []
+        var drawn = DrawnPictures()
         if let pictures {
-            (written, failures) = try drawPictures(rows: rows, directory: directory, writer: writer, settings: pictures, thresholds: thresholds)
+            drawn = try drawPictures(rows: rows, directory: directory, writer: writer, settings: pictures, thresholds: thresholds)
         }
 
-        // 4. The report.
+        // 4. The report: thumbnails embedded, pictures linked as extras.
         let fm = FileManager.default
+        let types = Dictionary(items.map { ($0.relativePath, $0.defectType) }, uniquingKeysWith: { a, _ in a })
         let reportRows = rows.map { row -> ReportRow in
             let files = PictureFiles(writer: writer, image: row.image, predMask: false)
             let picture = fm.fileExists(atPath: directory.appendingPathComponent(files.picture).path) ? files.picture : nil
-            let thumbnail = fm.fileExists(atPath: directory.appendingPathComponent(files.thumbnail).path) ? files.thumbnail : nil
+            let type = items.isEmpty ? (row.label != nil ? ReportRow.defectType(forImage: row.image) : nil) : types[row.image] ?? nil
             return ReportRow(image: row.image, score: row.error == nil ? row.score : nil, label: row.label, predLabel: row.predLabel,
-                             normalizedScore: row.normalizedScore, defectType: ReportRow.defectType(forImage: row.image),
-                             picture: picture, thumbnail: thumbnail, error: row.error)
+                             normalizedScore: row.normalizedScore, defectType: type,
+                             picture: picture, thumbnail: drawn.thumbnails[row.image], error: row.error)
         }
         var allFacts = facts
         if let t = thresholds {
@@ -120,24 +126,35 @@ public enum JobReport {
             case .apply: source = "from a thresholds file"
             case .none: source = ""
             }
-            allFacts.append(ReportFact("decision", "score normalised with the threshold at 0.5, anomalous above 0.5; image threshold " +
-                                       (t.image.map { String(format: "%.6g", Double($0.threshold)) } ?? "n/a") + ", " + source))
+            allFacts.append(ReportFact("decision", "anomalous when the score is above the threshold (anomalib's >: a score equal to it is normal; "
+                                       + "normalised, the threshold is 0.5); image threshold "
+                                       + (t.image.map { String(format: "%.6g", Double($0.threshold)) } ?? "n/a") + ", " + source))
         }
-        if let pictures { allFacts.append(ReportFact("heat-map scale", pictures.heat.rawValue)) }
         let report = directory.appendingPathComponent("report.html")
-        try ReportWriter.write(ReportInput(title: title, rows: reportRows, metrics: metrics, thresholds: thresholds, facts: allFacts), to: report)
+        try ReportWriter.write(ReportInput(title: title, rows: reportRows, metrics: metrics, thresholds: thresholds, facts: allFacts,
+                                           colourScale: drawn.colourScale, pixelCurves: pixelCurves), to: report)
         return Outcome(thresholds: thresholds, thresholdsFile: thresholdsFile, report: report,
-                       picturesWritten: written, pictureFailures: failures)
+                       picturesWritten: drawn.written, pictureFailures: drawn.failures)
+    }
+
+    /// What `drawPictures` made.
+    struct DrawnPictures {
+        var written = 0
+        /// One line per picture that could not be drawn.
+        var failures: [String] = []
+        /// The report's JPEG thumbnail of each drawn image, by relative path.
+        var thumbnails: [String: Data] = [:]
+        var colourScale: ReportColourScale?
     }
 
     /// Draws every scored row's picture from its saved map (rows without a `map` are skipped).
     /// Dataset normalisation needs the range of all maps first: one extra pass over the .npy
     /// files unless the thresholds carry a pixel range.
     static func drawPictures(rows: [ImageResult], directory: URL, writer: ResultWriter, settings: PictureSettings,
-                             thresholds: Thresholds?) throws -> (Int, [String]) {
+                             thresholds: Thresholds?) throws -> DrawnPictures {
         let mapped = rows.filter { $0.map != nil && $0.error == nil }
-        guard !mapped.isEmpty else { return (0, []) }
-        var failures: [String] = []
+        guard !mapped.isEmpty else { return DrawnPictures() }
+        var drawn = DrawnPictures()
         var mapRange: ClosedRange<Float>?
         if let pixel = thresholds?.pixel {
             mapRange = pixel.min...pixel.max
@@ -158,8 +175,9 @@ public enum JobReport {
         case .image: heat = .image
         case .none: heat = .none
         }
+        drawn.colourScale = ReportColourScale(mode: settings.heat, scale: heat == .image ? nil : heat.scale(for: []),
+                                              threshold: decision?.threshold)
         let items = Dictionary(settings.items.map { ($0.relativePath, $0) }, uniquingKeysWith: { a, _ in a })
-        var written = 0
         for row in mapped {
             guard let item = items[row.image] else { continue }
             do {
@@ -167,17 +185,18 @@ public enum JobReport {
                 guard shape.count == 2, shape[0] == shape[1] else { throw PictureError("the map \(row.map!) is not square: \(shape)") }
                 let image = try ImageLoader.load(path: item.url.path)
                 let truth = try MaskLoader.mask(for: item, size: shape[0])
-                let files = PictureFiles(writer: writer, image: row.image, predMask: decision != nil)
-                try PictureOutput.write(in: directory, files: files, image: image, map: map, mapSize: shape[0], groundTruth: truth,
+                let files = PictureFiles(writer: writer, image: row.image, predMask: decision != nil, overlay: true)
+                drawn.thumbnails[row.image] = try PictureOutput.write(in: directory, files: files, image: image, map: map, mapSize: shape[0], groundTruth: truth,
                                         heat: heat, decision: decision,
                                         caption: .init(score: row.score, normalizedScore: row.normalizedScore,
-                                                       predictedAnomalous: row.predLabel.map { $0 == 1 }),
+                                                       predictedAnomalous: row.predLabel.map { $0 == 1 },
+                                                       groundTruthAnomalous: row.label.map { $0 == 1 }),
                                         panelSize: settings.panelSize)
-                written += 1
+                drawn.written += 1
             } catch {
-                failures.append("\(row.image): \(error)")
+                drawn.failures.append("\(row.image): \(error)")
             }
         }
-        return (written, failures)
+        return drawn
     }
 }

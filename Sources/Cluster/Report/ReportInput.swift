@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import WinCLIP
 
 /// One image of the report's table.
@@ -13,14 +14,15 @@ public struct ReportRow: Sendable, Equatable {
     public var normalizedScore: Float?
     /// The defect type (MVTec's sub-folder of test/: "crack", "good"), nil for none.
     public var defectType: String?
-    /// The composite picture and its thumbnail, relative to the report's folder.
+    /// The composite picture, relative to the report's folder (an extra: the page works without it).
     public var picture: String?
-    public var thumbnail: String?
+    /// A small JPEG of the heat map over the image, embedded in the page.
+    public var thumbnail: Data?
     /// Why the image could not be scored.
     public var error: String?
 
     public init(image: String, score: Float?, label: Int? = nil, predLabel: Int? = nil, normalizedScore: Float? = nil,
-                defectType: String? = nil, picture: String? = nil, thumbnail: String? = nil, error: String? = nil) {
+                defectType: String? = nil, picture: String? = nil, thumbnail: Data? = nil, error: String? = nil) {
         self.image = image
         self.score = score
         self.label = label
@@ -58,12 +60,56 @@ public struct ReportInput: Sendable {
     public var metrics: MetricsReport?
     public var thresholds: Thresholds?
     public var facts: [ReportFact]
+    /// The heat maps' colour scale, nil without pictures.
+    public var colourScale: ReportColourScale?
+    /// The pixel-level ROC and precision-recall curves, when the run had masks.
+    public var pixelCurves: ThresholdCurves?
 
-    public init(title: String, rows: [ReportRow], metrics: MetricsReport? = nil, thresholds: Thresholds? = nil, facts: [ReportFact] = []) {
+    public init(title: String, rows: [ReportRow], metrics: MetricsReport? = nil, thresholds: Thresholds? = nil, facts: [ReportFact] = [],
+                colourScale: ReportColourScale? = nil, pixelCurves: ThresholdCurves? = nil) {
+        self.pixelCurves = pixelCurves
         self.title = title
         self.rows = rows
         self.metrics = metrics
         self.thresholds = thresholds
         self.facts = facts
+        self.colourScale = colourScale
+    }
+}
+
+/// The colour scale of a run's heat maps (pictures and `maps/*.png`), for the report's colour bar.
+public struct ReportColourScale: Sendable, Equatable {
+    public var mode: MapNormalization.Mode
+    /// The raw values at the ends of the scale; nil with `.image` (each picture prints its own).
+    public var scale: HeatScale?
+    /// The pixel threshold (the middle of a `.dataset` scale) when there is a decision.
+    public var threshold: Float?
+
+    public init(mode: MapNormalization.Mode, scale: HeatScale?, threshold: Float?) {
+        self.mode = mode
+        self.scale = scale
+        self.threshold = threshold
+    }
+}
+
+extension ReportFact {
+    /// The model by name: its config (a built-in name, or a JSON file's name) and its weights (the
+    /// `--weights` file or URL, else the pretrained tag), with the fingerprint that identifies it:
+    /// "ViT-B-16-plus-240, pretrained laion400m_e31 (default); fingerprint …". Without a
+    /// fingerprint the coordinator's workers chose the model, so only that is said.
+    static func model(_ model: ClusterConfig.ModelSection, fingerprint: String?) -> ReportFact {
+        guard let fingerprint else { return ReportFact("model", "the model of the coordinator's workers") }
+        let config = model.config.hasSuffix(".json") ? URL(fileURLWithPath: model.config).lastPathComponent : model.config
+        let weights: String
+        if let file = model.weights {
+            weights = "weights " + (file.hasPrefix("hf://") ? file : URL(fileURLWithPath: file).lastPathComponent)
+        } else if let tag = model.pretrained {
+            weights = "pretrained " + tag
+        } else if let tag = PretrainedWeights.defaultTags[model.config] {
+            weights = "pretrained " + tag + " (default)"
+        } else {
+            weights = "default weights"
+        }
+        return ReportFact("model", "\(config), \(weights); fingerprint \(fingerprint)")
     }
 }

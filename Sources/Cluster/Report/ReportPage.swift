@@ -31,6 +31,10 @@ enum ReportPage {
     #images tr.tp td:first-child{border-left:4px solid #d62728}#images tr.tn td:first-child{border-left:4px solid #2ca02c}
     #images tr.fp td:first-child,#images tr.fn td:first-child{border-left:4px solid #f0b400}
     #images tr.err td{color:#a33}.path{word-break:break-all}.pager{display:flex;gap:8px;align-items:center;margin:8px 0}
+    figure.colours{margin:0;padding:10px 14px;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.12);width:320px}
+    figure.colours figcaption{font-weight:600;font-size:13px;margin-bottom:6px}
+    .colours .bar{position:relative;height:16px}.colours .tick{position:absolute;top:-3px;bottom:-3px;width:2px;margin-left:-1px;background:#000}
+    .colours .ends{display:flex;justify-content:space-between;font-variant-numeric:tabular-nums;font-size:12px;margin-top:3px}
     .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px}.b1{background:#fde2e2;color:#9b1c1c}.b0{background:#e2f4e5;color:#1d6b2b}
     """
 
@@ -46,7 +50,7 @@ enum ReportPage {
         <label>rows <select id="page-size"><option>25</option><option selected>50</option><option>100</option><option>200</option></select></label>
         </div><div class="pager"><button id="first" type="button">«</button><button id="prev" type="button">‹ previous</button><span id="shown"></span><button id="next" type="button">next ›</button><button id="last" type="button">»</button></div>
         <table id="images" class="grid"><thead><tr><th>picture</th><th class="sortable" data-key="path">image</th><th class="sortable" data-key="type">type</th><th class="sortable" data-key="score">score</th><th class="sortable" data-key="norm">normalized</th><th class="sortable" data-key="label">truth</th><th class="sortable" data-key="pred">prediction</th></tr></thead><tbody id="rows"></tbody></table>
-        <p class="note">Thumbnails load as they scroll into view; click one to open its picture (image | ground truth | heat map | predicted mask).</p></section>
+        <p class="note">Thumbnails (the heat map over the image) are part of this page; click one to open its picture (image | ground truth | heat map | predicted mask) from the run's pictures/ folder beside the page.</p></section>
         """
     }
 
@@ -62,7 +66,7 @@ enum ReportPage {
     var rows=D.rows.map(function(r){
       var dir=D.dirs[r[0]],path=dir?dir+"/"+r[1]:r[1];
       return {path:path,score:r[2]==null?null:r[2],label:r[3]==null?null:r[3],pred:r[4]==null?null:r[4],
-        norm:r[5]==null?null:r[5],type:r[6]==null?"":D.types[r[6]],pic:link(r[7],D.pic,path),thumb:link(r[8],D.thumb,path),err:r[9]||null};
+        norm:r[5]==null?null:r[5],type:r[6]==null?"":D.types[r[6]],pic:link(r[7],D.pic,path),thumb:r[8]?"data:image/jpeg;base64,"+r[8]:null,err:r[9]||null};
     });
     rows.forEach(function(r){
       r.outcome=r.err?"err":(r.label==null||r.pred==null)?"":(r.label===1?(r.pred===1?"tp":"fn"):(r.pred===1?"fp":"tn"));
@@ -96,7 +100,7 @@ enum ReportPage {
       var start=state.page*state.size,end=Math.min(view.length,start+state.size),html=[];
       for(var i=start;i<end;i++){
         var r=view[i],pic=r.pic?seg(r.pic):null;
-        var img=r.thumb?"<img loading=\"lazy\" decoding=\"async\" alt=\"\" src=\""+esc(seg(r.thumb))+"\">":"";
+        var img=r.thumb?"<img loading=\"lazy\" decoding=\"async\" alt=\"\" src=\""+r.thumb+"\">":"";
         html.push("<tr class=\""+r.outcome+"\"><td>"+(pic?"<a href=\""+esc(pic)+"\" target=\"_blank\">"+img+"</a>":img)+"</td>"
           +"<td class=\"path\">"+(pic?"<a href=\""+esc(pic)+"\" target=\"_blank\">"+esc(r.path)+"</a>":esc(r.path))+(r.err?"<br>"+esc(r.err):"")+"</td>"
           +"<td>"+esc(r.type)+"</td><td class=\"num\">"+fmt(r.score,4)+"</td><td class=\"num\">"+fmt(r.norm,3)+"</td>"
@@ -109,6 +113,16 @@ enum ReportPage {
       });
       document.body.setAttribute("data-rendered",String(end-start));
       document.body.setAttribute("data-matching",String(view.length));
+      trackThumbnails();
+    }
+    // How many of the page's thumbnails the browser decoded (data-thumbnails-loaded / -failed).
+    function trackThumbnails(){
+      var ok=0,bad=0,body=document.body;
+      function note(img){if(img.naturalWidth>0)ok++;else bad++;body.setAttribute("data-thumbnails-loaded",String(ok));body.setAttribute("data-thumbnails-failed",String(bad));}
+      body.setAttribute("data-thumbnails-loaded","0");body.setAttribute("data-thumbnails-failed","0");
+      $("rows").querySelectorAll("img").forEach(function(img){
+        if(img.complete)note(img);else{img.addEventListener("load",function(){note(img);});img.addEventListener("error",function(){note(img);});}
+      });
     }
     ["f-label","f-pred","f-outcome","f-type"].forEach(function(id){$(id).addEventListener("change",refilter);});
     $("f-text").addEventListener("input",refilter);

@@ -1,16 +1,6 @@
 import Foundation
 import WinCLIP
 
-/// A point of a curve in the unit square.
-public struct CurvePoint: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
-    public init(_ x: Double, _ y: Double) {
-        self.x = x
-        self.y = y
-    }
-}
-
 /// The figures of the report, computed from the labelled, scored rows.
 public enum ReportStatistics {
     /// The ROC curve (FPR, TPR) from (0, 0) to (1, 1), one point per distinct score (predicted

@@ -1,4 +1,5 @@
 import Foundation
+import WinCLIP
 
 /// Small inline SVG charts for the report: line charts in the unit square (ROC, precision-recall)
 /// and overlaid histograms. Text is escaped; numbers have at most 1 decimal in pixel space.
@@ -82,12 +83,17 @@ enum SVGChart {
         return s
     }
 
+    /// Entries at the plot's top right, on a translucent white box wide enough for the longest
+    /// name (about 6 px a character at 11 px), so curves under it stay visible but do not cross the text.
     private static func legend(_ entries: [(String, String)]) -> String {
-        var s = ""
+        guard !entries.isEmpty else { return "" }
+        let textWidth = Double(entries.map(\.0.count).max()!) * 6.2
+        let x0 = left + plotWidth - textWidth - 24
+        var s = "<rect x=\"\(fmt(x0 - 4))\" y=\"\(fmt(top + 2))\" width=\"\(fmt(textWidth + 26))\" height=\"\(fmt(Double(entries.count) * 14 + 6))\" fill=\"#fff\" fill-opacity=\"0.85\"/>"
         for (k, (name, color)) in entries.enumerated() {
             let ly = top + 12 + Double(k) * 14
-            s += "<rect x=\"\(fmt(left + plotWidth - 118))\" y=\"\(fmt(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
-            s += "<text x=\"\(fmt(left + plotWidth - 104))\" y=\"\(fmt(ly + 1))\" class=\"legend\">\(escape(name))</text>"
+            s += "<rect x=\"\(fmt(x0))\" y=\"\(fmt(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+            s += "<text x=\"\(fmt(x0 + 14))\" y=\"\(fmt(ly + 1))\" class=\"legend\">\(escape(name))</text>"
         }
         return s
     }

@@ -272,12 +272,13 @@ public enum SubmitRunner {
             choice = .apply(savedThresholds!)
         }
         var facts = [ReportFact("dataset", "\(dataset.root.path) (\(dataset.layout.rawValue) layout)"), ReportFact("class", options.className ?? ""),
-                     ReportFact("references", shots), ReportFact("model", target.fingerprint ?? "the coordinator's")]
+                     ReportFact("references", shots), ReportFact.model(o.config.model, fingerprint: target.fingerprint)]
         if let skipped = output.pixelMetricsSkipped { facts.append(ReportFact("pixel metrics", "\(skipped)")) }
         facts += warnings.map { ReportFact("warning", "\($0)") }
         let report = try JobReport.finish(
             directory: writer.directory, writer: writer, title: "WinCLIP results: \(dataset.name)", metrics: metrics, thresholds: choice,
-            pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil, facts: facts)
+            pictures: o.saveMaps ? JobReport.PictureSettings(items: items, heat: o.mapNormalization) : nil, facts: facts,
+            items: items, pixelCurves: output.pixelCurves)
         for failure in report.pictureFailures.prefix(5) { logger.warning("picture not drawn: \(failure)") }
         if let metrics {
             try MetricsFile(metrics: metrics, thresholds: report.thresholds, pixelSkipped: output.pixelMetricsSkipped)

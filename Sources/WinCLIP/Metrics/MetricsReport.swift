@@ -90,7 +90,7 @@ extension MetricsReport {
     /// `gt_mask`: an image whose mask is empty (`[]`) is left out; good images must carry an
     /// all-false mask to count (MVTec's good images have all-zero masks and are included). Pixel
     /// metrics are nil when `maps` or `masks` is nil. For many images, feed a
-    /// `PixelMetricsAccumulator` instead and set the pixel metrics with `pixel`.
+    /// `PixelMetricsAccumulator` instead and set the pixel metrics with `setPixel`.
     /// - Parameters:
     ///   - maps: one row-major `width` x `height` anomaly map per image (same order as `scores`).
     ///   - masks: one ground-truth mask per image, or `[]` for an image without one.
@@ -105,17 +105,17 @@ extension MetricsReport {
         for (map, mask) in zip(maps, masks) where !mask.isEmpty {
             try accumulator.add(map: map, mask: mask)
         }
-        report.pixel = try accumulator.finish()
+        report.setPixel(try accumulator.finish())
         return report
     }
 
-    /// The pixel metrics, as one value.
-    public var pixel: PixelMetrics {
-        get { PixelMetrics(auroc: pixelAUROC, f1Max: pixelF1Max, aupro: pixelAUPRO) }
-        set {
-            pixelAUROC = newValue.auroc
-            pixelF1Max = newValue.f1Max
-            pixelAUPRO = newValue.aupro
-        }
+    /// Sets the three pixel metrics from `metrics`. (There is deliberately no getter: the report
+    /// does not keep `metrics.f1Threshold`, and a getter that rebuilt `PixelMetrics` from the
+    /// three numbers silently lost it — the pixel threshold a job saved was then anomalib's
+    /// no-normal-samples fallback.)
+    public mutating func setPixel(_ metrics: PixelMetrics) {
+        pixelAUROC = metrics.auroc
+        pixelF1Max = metrics.f1Max
+        pixelAUPRO = metrics.aupro
     }
 }

@@ -208,7 +208,7 @@ public final class PixelMetricsAccumulator {
         if !normals.isEmpty || !anomalous.isEmpty { try spillOrFail() }
         (normals, anomalous, normalScratch, anomalousScratch) = ([], [], [], [])
         (labels, parent, regionSizes, shareBits) = ([], [], [], [])
-        var sweep = ThresholdSweep(totals: totals, fprLimit: fprLimit)
+        var sweep = ThresholdSweep(totals: totals, fprLimit: fprLimit, curves: true)
         if sweep.isRunning { try sweepRuns(&sweep) }
         runs = []
         return sweep.results()

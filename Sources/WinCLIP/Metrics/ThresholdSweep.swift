@@ -34,15 +34,21 @@ struct ThresholdSweep {
     private var f1: F1MaxCurve
     private var adaptive: F1AdaptiveCurve
     private var pro: PROArea?
+    private var curves: ThresholdCurveRecorder?
     private let totals: Totals
 
-    /// - Parameter fprLimit: AUPRO's FPR limit; nil for no AUPRO (image-level metrics).
-    init(totals: Totals, fprLimit: Double?) {
+    /// - Parameters:
+    ///   - fprLimit: AUPRO's FPR limit; nil for no AUPRO (image-level metrics).
+    ///   - curves: also record the (thinned) ROC and precision-recall curves.
+    init(totals: Totals, fprLimit: Double?, curves: Bool = false) {
         self.totals = totals
         roc = AUROCArea(useSigmoid: !totals.allScoresInUnitInterval)
         f1 = F1MaxCurve(positives: totals.anomalous)
         adaptive = F1AdaptiveCurve(positives: totals.anomalous)
         pro = fprLimit.flatMap { PROArea(totals: totals, fprLimit: $0) }
+        if curves && totals.anomalous > 0 && totals.normals > 0 {
+            self.curves = ThresholdCurveRecorder(positives: totals.anomalous, negatives: totals.normals)
+        }
     }
 
     /// Whether AUROC and F1Max are defined (both classes present).
@@ -60,6 +66,7 @@ struct ThresholdSweep {
             roc.add(score: t.score, positives: t.anomalous, negatives: t.normals)
             f1.add(positives: t.anomalous, negatives: t.normals)
             adaptive.add(score: t.score, positives: t.anomalous, negatives: t.normals)
+            curves?.add(positives: t.anomalous, negatives: t.normals)
         }
         if pro?.isOpen == true {
             pro!.add(normals: t.normals + t.regionless, shares: t.shares)
@@ -71,23 +78,27 @@ struct ThresholdSweep {
     func results() -> PixelMetrics {
         guard hasBothClasses else { return PixelMetrics(auroc: nil, f1Max: nil, aupro: pro?.result()) }
         return PixelMetrics(auroc: roc.result(positives: totals.anomalous, negatives: totals.normals),
-                            f1Max: f1.best, aupro: pro?.result(), f1Threshold: adaptive.threshold)
+                            f1Max: f1.best, aupro: pro?.result(), f1Threshold: adaptive.threshold, curves: curves?.finished())
     }
 }
 
-/// Pixel AUROC, F1Max and AUPRO; nil where undefined (see `AnomalyMetrics`); and anomalib's
-/// F1-optimal threshold (`AnomalyThresholds`), nil unless both classes are present.
+/// Pixel AUROC, F1Max and AUPRO; nil where undefined (see `AnomalyMetrics`); anomalib's
+/// F1-optimal threshold (`AnomalyThresholds`), nil unless both classes are present; and the curves.
 public struct PixelMetrics: Sendable, Equatable {
     public var auroc: Double?
     public var f1Max: Double?
     public var aupro: Double?
     public var f1Threshold: AdaptiveThreshold?
+    /// The ROC and precision-recall curves, when asked for (`PixelMetricsAccumulator` records
+    /// them), nil unless both classes are present.
+    public var curves: ThresholdCurves?
 
-    public init(auroc: Double?, f1Max: Double?, aupro: Double?, f1Threshold: AdaptiveThreshold? = nil) {
+    public init(auroc: Double?, f1Max: Double?, aupro: Double?, f1Threshold: AdaptiveThreshold? = nil, curves: ThresholdCurves? = nil) {
         self.auroc = auroc
         self.f1Max = f1Max
         self.aupro = aupro
         self.f1Threshold = f1Threshold
+        self.curves = curves
     }
 }
 
