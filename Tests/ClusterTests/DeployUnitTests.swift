@@ -12,6 +12,12 @@ final class DeployUnitTests: XCTestCase {
     /// `systemd-analyze verify` exits 0 even for keys it ignores ("Unknown key name"), so any
     /// word it prints is a failure too.
     func verify(_ unitText: [String: String]) throws -> (status: Int32, output: String) {
+        try analyze(unitText, ["verify", "--man=no", "/etc/systemd/system/winclip-coordinator.service",
+                               "/etc/systemd/system/winclip-worker@1.service", "/etc/systemd/system/winclip-worker@2.service"])
+    }
+
+    /// `systemd-analyze ARGUMENTS --root=ROOT` on the units installed in a scratch root.
+    func analyze(_ unitText: [String: String], _ arguments: [String]) throws -> (status: Int32, output: String) {
         let analyze = "/usr/bin/systemd-analyze"
         guard FileManager.default.isExecutableFile(atPath: analyze) else {
             throw XCTSkip("systemd-analyze is absent (Debian package systemd; .ci/run installs it)")
@@ -32,9 +38,7 @@ final class DeployUnitTests: XCTestCase {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = ["verify", "--root=\(root.path)", "--man=no",
-                             "/etc/systemd/system/winclip-coordinator.service", "/etc/systemd/system/winclip-worker@1.service",
-                             "/etc/systemd/system/winclip-worker@2.service"]
+        process.arguments = [arguments[0], "--root=\(root.path)"] + arguments.dropFirst()
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -56,6 +60,20 @@ final class DeployUnitTests: XCTestCase {
         let result = try verify(try shippedUnits())
         XCTAssertEqual(result.status, 0, result.output)
         XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines), "", "systemd-analyze had something to say")
+    }
+
+    /// systemd's own hardening score (0 = locked down, 10 = exposed): both units stay at or
+    /// under 2 ("OK"; the worker goes without MemoryDenyWriteExecute for oneDNN's JIT).
+    func testExposureScore() throws {
+        let units = try shippedUnits()
+        for unit in ["winclip-coordinator.service", "winclip-worker@1.service"] {
+            let result = try analyze(units, ["security", "--offline=true", "--threshold=20", unit])
+            XCTAssertEqual(result.status, 0, result.output)
+            let line = result.output.split(separator: "\n").first { $0.contains("Overall exposure level") } ?? ""
+            let score = line.split(separator: " ").compactMap { Double($0) }.first
+            XCTAssertLessThanOrEqual(try XCTUnwrap(score, result.output), 2.0, String(line))
+            print("systemd-analyze security \(unit): \(line)")
+        }
     }
 
     /// The check itself can fail: a misspelled key or a bad value is caught.
