@@ -107,4 +107,33 @@ final class DeployUnitTests: XCTestCase {
             XCTAssert(keys["ExecStart"]?.contains("--log-format json") == true, name)
         }
     }
+
+    /// deploy/prometheus: the alert rules parse (`promtool check rules`), each fires on the
+    /// series it is meant for and not on a healthy rack (`promtool test rules`), and
+    /// docs/operations.md shows the same rules.
+    func testAlertRules() throws {
+        let promtool = "/usr/bin/promtool"
+        guard FileManager.default.isExecutableFile(atPath: promtool) else {
+            throw XCTSkip("promtool is absent (Debian package prometheus; .ci/run installs it)")
+        }
+        let folder = Self.deployFolder.deletingLastPathComponent().appendingPathComponent("prometheus")
+        for arguments in [["check", "rules", "winclip-alerts.yml"], ["test", "rules", "winclip-alerts.test.yml"]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: promtool)
+            process.arguments = arguments
+            process.currentDirectoryURL = folder
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "promtool \(arguments.joined(separator: " ")): \(output)")
+            XCTAssert(output.contains("SUCCESS"), output)
+        }
+        let rules = try String(contentsOf: folder.appendingPathComponent("winclip-alerts.yml"), encoding: .utf8)
+        let body = rules.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("#") }.joined(separator: "\n")
+        let docs = try String(contentsOf: Self.deployFolder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        XCTAssert(docs.contains(body), "docs/operations.md shows deploy/prometheus/winclip-alerts.yml as it is")
+    }
 }

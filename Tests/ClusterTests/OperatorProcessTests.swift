@@ -80,7 +80,10 @@ final class OperatorProcessTests: XCTestCase {
     }
 
     override class func tearDown() {
-        if case .success(let rack)? = shared { rack.stop() }
+        if case .success(let rack)? = shared {
+            rack.stop()
+            try? FileManager.default.removeItem(at: rack.dir)
+        }
         shared = nil
         super.tearDown()
     }
