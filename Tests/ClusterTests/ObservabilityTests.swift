@@ -174,6 +174,23 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertEqual(StatusRoute.answer(method: "POST", uri: "/metrics", monitor: monitor).status, 405)
     }
 
+    /// The HTTP server itself: pages over a real socket, and a port already taken is a clear error.
+    func testStatusServerServesAndRefusesATakenPort() throws {
+        let monitor = RackMonitor()
+        monitor.record(.imageAnswered(scored: true))
+        let server = try StatusServer(MetricsEndpoint(host: "127.0.0.1", port: 0), monitor: monitor)
+        defer { server.stop() }
+        XCTAssertNotEqual(server.endpoint.port, 0)
+        let metrics = try XCTUnwrap(httpGet(URL(string: "http://\(server.endpoint)/metrics")!))
+        XCTAssertEqual(PrometheusText.samples(String(decoding: metrics, as: UTF8.self))["winclip_images_total{outcome=\"scored\"}"], 1)
+        let page = try XCTUnwrap(httpGet(URL(string: "http://\(server.endpoint)/")!))
+        XCTAssert(String(decoding: page, as: UTF8.self).contains("fetch(\"status.json\""))
+        XCTAssertNil(httpGet(URL(string: "http://\(server.endpoint)/other")!), "404")
+        XCTAssertThrowsError(try StatusServer(server.endpoint, monitor: monitor)) {
+            XCTAssert("\($0)".contains("coordinator.metrics_endpoint: cannot listen on \(server.endpoint)"), "\($0)")
+        }
+    }
+
     func testMetricsEndpointSetting() throws {
         XCTAssertEqual(try MetricsEndpoint(parsing: "9464"), MetricsEndpoint(host: "127.0.0.1", port: 9464), "a port alone: loopback")
         XCTAssertEqual(try MetricsEndpoint(parsing: "0.0.0.0:9464"), MetricsEndpoint(host: "0.0.0.0", port: 9464))
