@@ -151,6 +151,18 @@ final class OperatorProcessTests: XCTestCase {
         let text = try runProgram("winclip-coord", ["status", "--config", rack.config], timeout: 30)
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssert(text.stdout.contains("WORKERS") && text.stdout.contains("idle"), text.stdout)
+        // --watch answers again and again until interrupted.
+        let watch = try ManagedProcess("winclip-coord", ["status", "--config", rack.config, "--watch", "--interval", "0.2", "--json"],
+                                       logDirectory: rack.dir, name: "status-watch")
+        var answers = 0
+        for _ in 0..<200 where answers < 3 {
+            answers = watch.output.split(separator: "\n").filter { $0.hasPrefix("{") }.count
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertGreaterThanOrEqual(answers, 3, watch.output)
+        kill(watch.process.processIdentifier, SIGINT)
+        XCTAssert(watch.wait(seconds: 10), "--watch stops on SIGINT")
+        XCTAssertEqual(watch.process.terminationStatus, 0, watch.output)
         // Nobody there: a clear error, not a hang.
         let lost = try runProgram("winclip-coord", ["status", "--endpoint", "tcp://127.0.0.1:\(try freeLoopbackPort())", "--timeout", "1"], timeout: 30)
         XCTAssertEqual(lost.status, 1)
