@@ -260,7 +260,8 @@ func runProgram(_ executable: String, _ arguments: [String], timeout: Double, ab
     if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        throw OperatorProcessTests.RackError("\(executable) did not finish within \(timeout) s")
+        let soFar = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        throw OperatorProcessTests.RackError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout) s; its stderr: \(soFar)")
     }
     return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
 }
