@@ -18,11 +18,15 @@ public enum StatusClient {
         var watch: HandshakeWatch?
         if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .operator) }
         try socket.connect(config.coordinator.endpoint)
-        _ = try socket.send(WireMessage(.statusRequest, StatusRequest()).frames)
+        let request = WireMessage(.statusRequest, StatusRequest()).frames
+        var sent = false
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
             if let failure = watch?.failure() { throw StatusError("\(failure)") }
-            let wait = max(1, min(200, Int((deadline - monotonicSeconds()) * 1000)))
+            // Never a blocking send: while a refused handshake is retried the DEALER may have
+            // no pipe to queue on, and a blocking send would wait forever.
+            if !sent { sent = try socket.send(request, dontWait: true) }
+            let wait = max(1, min(sent ? 200 : 20, Int((deadline - monotonicSeconds()) * 1000)))
             guard let frames = try socket.receive(timeoutMs: wait) else { continue }
             let message = try WireMessage(frames: frames)
             switch message.type {
