@@ -48,6 +48,8 @@ public final class JobOutput: SubmitSink {
 
     /// Called when a coordinator accepts the job (the submit records its model).
     public var onAccepted: ((Accepted) throws -> Void)?
+    /// Called with an image's path and error when it becomes an error row (the log names it).
+    public var onFailedImage: ((String, String) -> Void)?
 
     public func accepted(_ accepted: Accepted) {
         imageSize = accepted.imageSize
@@ -74,6 +76,7 @@ public final class JobOutput: SubmitSink {
         case .failed(let error):
             row.error = error
             failed += 1
+            onFailedImage?(item.relativePath, error)
         case .scored(let score, let map):
             row.score = score
             scores[item.relativePath] = score

@@ -20,6 +20,16 @@ public enum ServeProcess {
         loop.maxFrameBytes = FrameLimit.bytes(for: model, maxReferences: config.security.maxReferences)
         loop.maxMessagesPerSecond = config.security.maxMessagesPerSecond
         loop.reload = reload
+        var server: StatusServer?
+        if let text = config.coordinator.metricsEndpoint {
+            let monitor = RackMonitor()
+            let started = try StatusServer(try MetricsEndpoint(parsing: text), monitor: monitor)
+            server = started
+            loop.monitor = monitor
+            logger.info("metrics on http://\(started.endpoint)/metrics, status page on http://\(started.endpoint)/")
+            if !started.endpoint.isLoopback { logger.warning("metrics_endpoint \(started.endpoint) is reachable from other machines: the status page names workers, jobs and clients") }
+        }
+        defer { server?.stop() }
         logger.info("frames over \(loop.maxFrameBytes) bytes are refused (model \(model.name), up to \(config.security.maxReferences) reference images); security.mode \(config.security.mode.rawValue)")
         try loop.run(stop: stop)
     }

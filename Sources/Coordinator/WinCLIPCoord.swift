@@ -9,13 +9,13 @@ struct WinCLIPCoord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winclip-coord",
         abstract: "WinCLIP anomaly detection on image archives, on one machine or a ZeroMQ cluster.",
-        subcommands: [Submit.self, Serve.self, FetchWeights.self, Keygen.self])
+        subcommands: [Submit.self, Serve.self, Status.self, FetchWeights.self, Keygen.self])
 }
 
 /// Logs to stderr: `quietLevel` normally (notice for submit: problems only; info for serve:
 /// joins, jobs and problems), everything with --verbose.
-func makeLogger(_ label: String, verbose: Bool, quietLevel: Logger.Level = .notice) -> Logger {
-    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+func makeLogger(_ label: String, verbose: Bool, quietLevel: Logger.Level = .notice, format: LogFormat = .human) -> Logger {
+    format.bootstrap()
     var logger = Logger(label: label)
     logger.logLevel = verbose ? .debug : quietLevel
     return logger
@@ -28,10 +28,10 @@ enum SubmitExit {
     static let jobFailed = ExitCode.failure  // 1
 }
 
-/// Runs `body`, printing an error as one line on stderr and exiting with failure.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+/// Runs `body`, printing an error as one line on stderr (in the log format) and exiting with failure.
+func reportingErrors<T>(format: LogFormat = .human, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let exit as ExitCode { throw exit } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        format.writeError(error, label: "winclip-coord")
         throw ExitCode.failure
     }
 }
@@ -150,9 +150,12 @@ extension WinCLIPCoord {
         @Flag(help: "Log every step.")
         var verbose = false
 
+        @Option(help: "Log lines on stderr: human (default) or json (one object per line: time, level, message, job, worker, image; no progress bar).")
+        var logFormat: LogFormat = .human
+
         func run() throws {
-            let logger = makeLogger("winclip-coord", verbose: verbose)
-            try reportingErrors {
+            let logger = makeLogger("winclip-coord", verbose: verbose, format: logFormat)
+            try reportingErrors(format: logFormat) {
                 guard (dataset == nil) != (fileList == nil) else {
                     throw ValidationError("give a DATASET folder or --file-list FILE (one of them)")
                 }
@@ -182,7 +185,7 @@ extension WinCLIPCoord {
                 o.resume = resume
                 o.saveMaps = saveMaps
                 o.workers = workers
-                o.progress = !quiet
+                o.progress = !quiet && logFormat == .human
                 let stop = StopSignal()
                 stop.installProcessHandlers()
                 let outcome = try SubmitRunner.run(o, logger: logger, stop: stop)
@@ -201,9 +204,12 @@ extension WinCLIPCoord {
         @Flag(help: "Log every step.")
         var verbose = false
 
+        @Option(help: "Log lines on stderr: human (default) or json (one object per line: time, level, message, job, worker, image).")
+        var logFormat: LogFormat = .human
+
         func run() throws {
-            let logger = makeLogger("winclip-coord", verbose: verbose, quietLevel: .info)
-            try reportingErrors {
+            let logger = makeLogger("winclip-coord", verbose: verbose, quietLevel: .info, format: logFormat)
+            try reportingErrors(format: logFormat) {
                 let stop = StopSignal()
                 stop.installProcessHandlers()
                 let reload = ReloadSignal()

@@ -20,6 +20,9 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     case jobDone = 15     // C->Cl JobSummary: all images answered (or the job failed)
     case status = 16      // C->Cl StatusNote: something the user should know (refused workers, waits)
     case cancel = 17      // Cl->C JobRef: the client stops; drop the job's work at once
+    // operator <-> coordinator (RackStatus.swift)
+    case statusRequest = 18 // Op/Cl->C StatusRequest: the rack's state, please
+    case statusReply = 19   // C->Op/Cl RackStatus: workers, jobs, queues (a client sees its own jobs only)
 
     public var description: String {
         switch self {
@@ -37,6 +40,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
         case .jobDone: return "JOB_DONE"
         case .status: return "STATUS"
         case .cancel: return "CANCEL"
+        case .statusRequest: return "STATUS_REQUEST"
+        case .statusReply: return "STATUS_REPLY"
         }
     }
 }

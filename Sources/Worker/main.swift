@@ -24,8 +24,11 @@ struct WinCLIPWorker: ParsableCommand {
     @Flag(help: "Log every message, not only joins, jobs and problems.")
     var verbose = false
 
+    @Option(help: "Log lines on stderr: human (default) or json (one object per line: time, level, message, job, worker, image).")
+    var logFormat: LogFormat = .human
+
     func run() throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        logFormat.bootstrap()
         var logger = Logger(label: "winclip-worker")
         logger.logLevel = verbose ? .debug : .info
         do {

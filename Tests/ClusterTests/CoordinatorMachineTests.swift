@@ -17,6 +17,8 @@ final class CoordinatorMachineTests: XCTestCase {
         /// Everything the machine sent, in order, per peer.
         var outbox: [PeerID: [WireMessage]] = [:]
         var logs: [String] = []
+        /// What the machine reported for metrics (ObservabilityTests).
+        var events: [RackEvent] = []
 
         init(_ settings: CoordinatorSettings = CoordinatorSettings()) {
             machine = CoordinatorMachine(settings: settings, firstJobID: 100)
@@ -27,6 +29,7 @@ final class CoordinatorMachineTests: XCTestCase {
                 switch action {
                 case .send(let peer, let message): outbox[peer, default: []].append(message)
                 case .log(_, let text): logs.append(text)
+                case .observe(let event): events.append(event)
                 }
             }
         }

@@ -21,13 +21,14 @@ final class ManagedProcess {
         return candidates[0].deletingLastPathComponent()
     }()
 
-    /// `environment`: the child's whole environment (nil: this process's).
-    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil) throws {
+    /// `environment`: the child's whole environment (nil: this process's); `absolutePath`: a
+    /// program of the system (else one of the package's, by name).
+    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil, absolutePath: Bool = false) throws {
         self.name = name
         log = logDirectory.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = Self.binDirectory.appendingPathComponent(executable)
+        process.executableURL = absolutePath ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
         process.standardOutput = handle

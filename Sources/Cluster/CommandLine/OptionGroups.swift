@@ -21,7 +21,7 @@ public struct ClusterFlags: ParsableArguments {
     @Option(help: "Coordinator endpoint, overriding coordinator.endpoint (e.g. tcp://10.0.0.5:5555).")
     public var endpoint: String?
 
-    @Option(help: "security.mode curve: this worker's or client's secret key (NAME.key_secret), overriding security.secret_key.")
+    @Option(help: "security.mode curve: this worker's, client's or operator's secret key (NAME.key_secret), overriding security.secret_key.")
     public var secretKey: String?
 
     public init() {}

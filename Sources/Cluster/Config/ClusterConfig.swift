@@ -29,11 +29,14 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         public var unitDeadlineFloorSeconds = 10.0
         /// A job whose model has no live worker this long fails.
         public var noWorkerTimeoutSeconds = 600.0
+        /// HOST:PORT of `/metrics` and the status page (nil: off).
+        public var metricsEndpoint: String?
         public init() {}
         enum CodingKeys: String, CodingKey, CaseIterable {
             case endpoint, heartbeatSeconds = "heartbeat_seconds", workerExpirySeconds = "worker_expiry_seconds",
                  clientExpirySeconds = "client_expiry_seconds", unitDeadlineFactor = "unit_deadline_factor",
-                 unitDeadlineFloorSeconds = "unit_deadline_floor_seconds", noWorkerTimeoutSeconds = "no_worker_timeout_seconds"
+                 unitDeadlineFloorSeconds = "unit_deadline_floor_seconds", noWorkerTimeoutSeconds = "no_worker_timeout_seconds",
+                 metricsEndpoint = "metrics_endpoint"
         }
         public init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -45,6 +48,7 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             unitDeadlineFactor = try c.decodeIfPresent(Double.self, forKey: .unitDeadlineFactor) ?? unitDeadlineFactor
             unitDeadlineFloorSeconds = try c.decodeIfPresent(Double.self, forKey: .unitDeadlineFloorSeconds) ?? unitDeadlineFloorSeconds
             noWorkerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .noWorkerTimeoutSeconds) ?? noWorkerTimeoutSeconds
+            metricsEndpoint = try c.decodeIfPresent(String.self, forKey: .metricsEndpoint)
         }
 
         /// The coordinator's settings from this section.

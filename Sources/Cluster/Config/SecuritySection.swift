@@ -22,6 +22,8 @@ extension ClusterConfig {
         /// The coordinator: folders of the public keys it accepts, one role each.
         public var authorizedWorkers: String?
         public var authorizedClients: String?
+        /// Optional: keys that may ask for the whole rack's status (`winclip-coord status`).
+        public var authorizedOperators: String?
         /// `mode: none` on an endpoint other machines can reach (refused unless this is set).
         public var allowInsecure = false
         /// Compute text and reference embeddings on two workers and use them only when they
@@ -44,7 +46,7 @@ extension ClusterConfig {
                  secretKey = "secret_key", authorizedWorkers = "authorized_workers", authorizedClients = "authorized_clients",
                  allowInsecure = "allow_insecure", verifySetup = "verify_setup", revealWorkerHosts = "reveal_worker_hosts",
                  maxJobsPerClient = "max_jobs_per_client", maxMessagesPerSecond = "max_messages_per_second",
-                 maxReferences = "max_references"
+                 maxReferences = "max_references", authorizedOperators = "authorized_operators"
         }
 
         public init(from decoder: Decoder) throws {
@@ -63,6 +65,7 @@ extension ClusterConfig {
             secretKey = try c.decodeIfPresent(String.self, forKey: .secretKey)
             authorizedWorkers = try c.decodeIfPresent(String.self, forKey: .authorizedWorkers)
             authorizedClients = try c.decodeIfPresent(String.self, forKey: .authorizedClients)
+            authorizedOperators = try c.decodeIfPresent(String.self, forKey: .authorizedOperators)
             allowInsecure = try c.decodeIfPresent(Bool.self, forKey: .allowInsecure) ?? d.allowInsecure
             verifySetup = try c.decodeIfPresent(Bool.self, forKey: .verifySetup)
             revealWorkerHosts = try c.decodeIfPresent(Bool.self, forKey: .revealWorkerHosts) ?? d.revealWorkerHosts
@@ -78,6 +81,7 @@ extension ClusterConfig {
             secretKey = secretKey.map(resolve)
             authorizedWorkers = authorizedWorkers.map(resolve)
             authorizedClients = authorizedClients.map(resolve)
+            authorizedOperators = authorizedOperators.map(resolve)
         }
 
         /// Problems as (key path, problem) pairs; `endpoint` is the coordinator's.
@@ -116,7 +120,8 @@ extension ClusterConfig {
             }
             let workers = try required(authorizedWorkers, "authorized_workers", "the folder of worker public keys")
             let clients = try required(authorizedClients, "authorized_clients", "the folder of client public keys")
-            return .curve(CurveServer(keys: keys, authorizedWorkers: URL(fileURLWithPath: workers), authorizedClients: URL(fileURLWithPath: clients)))
+            return .curve(CurveServer(keys: keys, authorizedWorkers: URL(fileURLWithPath: workers), authorizedClients: URL(fileURLWithPath: clients),
+                                      authorizedOperators: authorizedOperators.map { URL(fileURLWithPath: $0) }))
         }
 
         /// A worker's or client's CURVE client (the coordinator's public key and its own pair).

@@ -18,6 +18,8 @@ public struct CoordinatorLoop: Sendable {
     public var maxMessagesPerSecond = 5000.0
     /// Re-reads the key folders when requested (SIGHUP).
     public var reload: ReloadSignal?
+    /// Metrics and the status page (`coordinator.metrics_endpoint`); nil: off.
+    public var monitor: RackMonitor?
 
     /// The frame limit when the model is unknown: an IMAGE of the largest model input, with margin.
     public static let maxMessageBytes: Int64 = 256 << 20
@@ -57,6 +59,8 @@ public struct CoordinatorLoop: Sendable {
         logger.info("coordinator listening on \(socket.lastEndpoint)")
 
         var machine = CoordinatorMachine(settings: settings, firstJobID: JobID(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF)
+        machine.observability = ObservabilityClock(wallClockOffset: Date().timeIntervalSince1970 - monotonicSeconds(), startedAt: monotonicSeconds())
+        var nextPublish = 0.0
         var limiter = PeerRateLimiter(messagesPerSecond: maxMessagesPerSecond)
         var throttle = LogThrottle()
         var unknownUsers: Set<PeerID> = []
@@ -74,11 +78,14 @@ public struct CoordinatorLoop: Sendable {
             for action in actions {
                 switch action {
                 case .send(let peer, let message):
+                    monitor?.sent(message)
                     do { try socket.send([peer] + message.frames, dontWait: true) } catch {
                         logger.debug("coordinator: cannot send \(message.type) to \(peer.hexPrefix): \(error)")
                     }
                 case .log(let level, let text):
                     write(level, text)
+                case .observe(let event):
+                    monitor?.record(event)
                 }
             }
         }
@@ -88,6 +95,7 @@ public struct CoordinatorLoop: Sendable {
             guard let zap else { return .anyone }
             if let userID, let entry = zap.handler.keyRing.entry(z85: userID) { return entry.identity }
             if unknownUsers.count < 4096, unknownUsers.insert(peer).inserted {
+                monitor?.record(.peerRefused(.revokedKey))
                 write(.warning, "dropping messages of peer \(peer.hexPrefix): its key is no longer authorised")
                 perform(machine.disconnect(peer, reason: "lost its key (replaced or revoked)", at: monotonicSeconds()))
             }
@@ -102,6 +110,7 @@ public struct CoordinatorLoop: Sendable {
                 if readable.count > 1, readable[1], var z = zap {
                     while let request = try z.socket.receive(timeoutMs: 0) {
                         let answer = z.handler.answer(request) { ZAPHandler.randomRoutingID(using: &random) }
+                        if !answer.accepted { monitor?.record(.peerRefused(.unknownKey)) }
                         try z.socket.send(answer.reply)
                         if let log = answer.log { write(log.level, log.text) }
                     }
@@ -112,10 +121,12 @@ public struct CoordinatorLoop: Sendable {
                     drained += 1  // then tick, and answer handshakes
                     guard frames.count >= 1 else { continue }
                     let peer = frames[0], now = monotonicSeconds()
+                    monitor?.received(frames)
                     switch limiter.admit(peer, at: now) {
                     case .admit: break
                     case .drop: continue
                     case .cutOff:
+                        monitor?.record(.peerRefused(.rateLimit))
                         write(.warning, "peer \(peer.hexPrefix) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
                         perform(machine.disconnect(peer, reason: "sent too many messages", at: now))
                         continue
@@ -140,6 +151,10 @@ public struct CoordinatorLoop: Sendable {
                 if now >= nextTick {
                     perform(machine.tick(at: now))
                     nextTick = now + tickInterval
+                    if let monitor, now >= nextPublish {
+                        monitor.publish(machine.statusSnapshot(at: now))
+                        nextPublish = now + RackMonitor.publishInterval
+                    }
                 }
             } catch let error as ZMQError where error.isContextTerminated {
                 return

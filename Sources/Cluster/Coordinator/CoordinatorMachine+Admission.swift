@@ -21,8 +21,10 @@ extension CoordinatorMachine {
         case .ready, .result: return .worker
         case .submit, .image, .cancel: return .client
         case .heartbeat, .bye: return nil
+        // Any key may ask; what it sees depends on its role (CoordinatorMachine+Status.swift).
+        case .statusRequest: return nil
         // What only the coordinator sends: ignored when it arrives, from anyone.
-        case .unit, .context, .accepted, .refused, .imageResult, .jobDone, .status: return nil
+        case .unit, .context, .accepted, .refused, .imageResult, .jobDone, .status, .statusReply: return nil
         }
     }
 
@@ -31,6 +33,7 @@ extension CoordinatorMachine {
     mutating func admit(_ type: MessageType, from peer: PeerID, as identity: PeerIdentity) -> Bool {
         guard let needed = Self.role(needed: type), !identity.allows(needed) else { return true }
         if admission.loggedRefusals.count < 4096, admission.loggedRefusals.insert("\(identity)|\(type)").inserted {
+            observe(.peerRefused(.wrongRole))
             log(.warning, "refused \(type) from \(identity) (peer \(peer.hexPrefix)): only worker keys may register and compute, only client keys may submit; further attempts are not logged")
         }
         if type == .submit {

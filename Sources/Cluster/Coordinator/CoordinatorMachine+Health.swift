@@ -18,6 +18,7 @@ extension CoordinatorMachine {
             jobs[head.job]!.inFlight[head.unit] = entry
             jobs[head.job]!.pending.prepend(entry.task)
             workers[w.peer]!.missedDeadlines += 1
+            observe(.unitLate(entry.task.spec.kind))
             let missed = workers[w.peer]!.missedDeadlines
             log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
             if missed >= settings.missedDeadlinesToQuarantine && !w.quarantined {

@@ -30,6 +30,8 @@ extension CoordinatorMachine {
         if entry.duplicated { jobs[result.job]!.pending.remove(unit: result.unit) }
         jobs[result.job]!.workersUsed.insert(worker.publicName)
         let spec = entry.task.spec
+        workers[peer]!.unitsDone += 1
+        observe(.unitAnswered(spec.kind, failed: result.error != nil, seconds: result.seconds))
         if result.error == nil { unitDeadlines.record(spec.kind, seconds: result.seconds) }
         if let error = result.error {
             log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)) failed on \(worker.publicName) [\(worker.info.name)]: \(error)")
@@ -126,11 +128,13 @@ extension CoordinatorMachine {
         jobs[id]!.answered += 1
         if let error = work.error {
             jobs[id]!.failed += 1
+            observe(.imageAnswered(scored: false))
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index, error: error)))
         } else {
             let result = work.assembly.result!
             var blobs = [FloatBlob.encode([result.score])]
             if job.request.wantMaps, let map = result.map { blobs.append(FloatBlob.encode(map)) }
+            observe(.imageAnswered(scored: true))
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index), blobs: blobs))
         }
         if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }

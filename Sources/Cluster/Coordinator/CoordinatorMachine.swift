@@ -48,6 +48,8 @@ public struct CoordinatorSettings: Sendable, Equatable {
 public enum CoordinatorAction: Equatable, Sendable {
     case send(PeerID, WireMessage)
     case log(Logger.Level, String)
+    /// Something operators count (metrics; Observability/RackEvent.swift).
+    case observe(RackEvent)
 }
 
 /// The coordinator's protocol logic, after the ZeroMQ guide's Paranoid Pirate queue, as a pure
@@ -70,6 +72,8 @@ public struct CoordinatorMachine: Sendable {
     var unitDeadlines: UnitDeadlines
     /// Role refusals logged, opaque worker names (CoordinatorMachine+Admission.swift).
     var admission = AdmissionState()
+    /// Clock offsets for status snapshots (Observability/CoordinatorMachine+Status.swift).
+    public var observability = ObservabilityClock()
     private var actions: [CoordinatorAction] = []
 
     /// `firstJobID` seeds the job ids (a restarted coordinator should not reuse the last one's).
@@ -99,6 +103,7 @@ public struct CoordinatorMachine: Sendable {
             case .submit: submit(peer, try message.decode(SubmitRequest.self), as: identity, at: now)
             case .image: try image(peer, message, at: now)
             case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
+            case .statusRequest: statusRequested(by: peer, as: identity, at: now)
             default: log(.warning, "unexpected \(message.type) from peer \(peer.hexPrefix)")
             }
         } catch {
@@ -160,6 +165,7 @@ public struct CoordinatorMachine: Sendable {
             requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
         }
         workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: name)
+        workers[peer]!.joined = now
         log(.info, "worker \(name)\(name == info.name ? "" : " [\(info.name)]") joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
         send(peer, WireMessage(type: .heartbeat))
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
@@ -196,6 +202,7 @@ public struct CoordinatorMachine: Sendable {
                     jobs[ref.job]!.pending.prepend(entry.task)
                 }
                 log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
+                observe(.unitRequeued(entry.task.spec.kind))
             } else {
                 jobs[ref.job]!.inFlight[ref.unit] = entry
             }
@@ -212,7 +219,10 @@ public struct CoordinatorMachine: Sendable {
             try request.options.validate(referenceCount: request.referenceCount)
             guard request.imageCount >= 0 else { throw OptionsError("a negative image count") }
             guard request.options.className != nil else { throw OptionsError("the job names no class") }
-            if let limit = submitLimitRefusal(request, from: peer, as: identity) { throw OptionsError(limit) }
+            if let limit = submitLimitRefusal(request, from: peer, as: identity) {
+                observe(.peerRefused(.limit))
+                throw OptionsError(limit)
+            }
         } catch {
             send(peer, WireMessage(.refused, Refused(reason: "\(error)")))
             return
@@ -299,6 +309,7 @@ public struct CoordinatorMachine: Sendable {
                 // The client could not decode it and wrote its error row itself.
                 jobs[item.job]!.answered += 1
                 jobs[item.job]!.failed += 1
+                observe(.imageAnswered(scored: false))
                 if jobs[item.job]!.isComplete { finish(item.job, .done, error: nil, at: now) }
                 return
             }
@@ -435,6 +446,7 @@ public struct CoordinatorMachine: Sendable {
 
     mutating func send(_ peer: PeerID, _ message: WireMessage) { actions.append(.send(peer, message)) }
     mutating func log(_ level: Logger.Level, _ text: String) { actions.append(.log(level, text)) }
+    mutating func observe(_ event: RackEvent) { actions.append(.observe(event)) }
     mutating func takeActions() -> [CoordinatorAction] {
         defer { actions.removeAll(keepingCapacity: true) }
         return actions

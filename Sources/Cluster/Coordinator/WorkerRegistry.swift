@@ -25,6 +25,9 @@ struct WorkerRecord {
     var missedDeadlines = 0
     /// It missed too many deadlines: it gets no more work until it announces itself again.
     var quarantined = false
+    /// For operators (RackStatus): when it announced itself, units it answered since.
+    var joined = 0.0
+    var unitsDone = 0
 
     /// Takes one unit off its list (a result or a failure for it came back).
     mutating func finished(_ ref: UnitRef, at now: Double) {

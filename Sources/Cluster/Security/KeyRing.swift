@@ -25,9 +25,12 @@ public struct KeyRing: Sendable, Equatable {
         public init(_ description: String) { self.description = description }
     }
 
-    public static func load(workers: URL, clients: URL) throws(KeyRingError) -> KeyRing {
+    /// `operators` (optional): keys that may see the whole rack's status.
+    public static func load(workers: URL, clients: URL, operators: URL? = nil) throws(KeyRingError) -> KeyRing {
         var ring = KeyRing()
-        for (folder, role, setting) in [(workers, PeerRole.worker, "authorized_workers"), (clients, PeerRole.client, "authorized_clients")] {
+        var folders = [(workers, PeerRole.worker, "authorized_workers"), (clients, PeerRole.client, "authorized_clients")]
+        if let operators { folders.append((operators, PeerRole.operator, "authorized_operators")) }
+        for (folder, role, setting) in folders {
             let files: [String]
             do { files = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
                 throw KeyRingError("security.\(setting): cannot read the folder \(folder.path): \(error.localizedDescription)")

@@ -1,8 +1,9 @@
 import Foundation
 
-/// What a peer may do: a worker key registers and computes units; a client key submits jobs.
+/// What a peer may do: a worker key registers and computes units; a client key submits jobs;
+/// an operator key sees the whole rack's status (`winclip-coord status`).
 public enum PeerRole: String, Sendable, Hashable, CaseIterable {
-    case worker, client
+    case worker, client, `operator`
 }
 
 /// Who sent a message, as the coordinator's transport established it (never as the peer

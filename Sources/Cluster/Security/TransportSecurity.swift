@@ -6,13 +6,18 @@ public struct CurveServer: Sendable, Equatable {
     public var keys: CurveKeyPair
     public var authorizedWorkers: URL
     public var authorizedClients: URL
-    public init(keys: CurveKeyPair, authorizedWorkers: URL, authorizedClients: URL) {
+    /// Keys that may see the whole rack's status (optional).
+    public var authorizedOperators: URL?
+    public init(keys: CurveKeyPair, authorizedWorkers: URL, authorizedClients: URL, authorizedOperators: URL? = nil) {
         self.keys = keys
         self.authorizedWorkers = authorizedWorkers
         self.authorizedClients = authorizedClients
+        self.authorizedOperators = authorizedOperators
     }
 
-    public func loadKeyRing() throws -> KeyRing { try KeyRing.load(workers: authorizedWorkers, clients: authorizedClients) }
+    public func loadKeyRing() throws -> KeyRing {
+        try KeyRing.load(workers: authorizedWorkers, clients: authorizedClients, operators: authorizedOperators)
+    }
 }
 
 /// How the coordinator's ROUTER authenticates peers.

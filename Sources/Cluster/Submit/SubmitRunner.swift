@@ -226,6 +226,9 @@ public enum SubmitRunner {
         let progress = o.progress ? ProgressReporter(total: remaining.count + dataset.problems.count) : nil
         let output = JobOutput(writer: writer, saveMaps: o.saveMaps, keepMapsForMetrics: items.contains { $0.label != nil },
                                progress: progress, note: { logger.notice("\($0)") })
+        // Error rows are in results.jsonl; the log names them too (--verbose, or a log shipper's
+        // `image` field under --log-format json).
+        output.onFailedImage = { path, error in logger.info("image \(path) failed: \(error)") }
         if record.fingerprint == nil {
             // Record the model a coordinator chose, so that a resume asks for exactly it.
             output.onAccepted = { accepted in
