@@ -8,7 +8,7 @@ import Protocol
 public struct CoordinatorLoop: Sendable {
     public let context: ZMQContext
     public let endpoint: String
-    public let settings: CoordinatorSettings
+    public var settings: CoordinatorSettings
     public let logger: Logger
     /// Who may connect (docs/security.md).
     public var security = CoordinatorSecurity.none
@@ -75,7 +75,7 @@ public struct CoordinatorLoop: Sendable {
                 switch action {
                 case .send(let peer, let message):
                     do { try socket.send([peer] + message.frames, dontWait: true) } catch {
-                        logger.debug("coordinator: cannot send \(message.type) to \(peer.hexPrefix): \(error)")
+                        logger.debug("coordinator: cannot send \(message.type) to \(machine.describe(peer)): \(error)")
                     }
                 case .log(let level, let text):
                     write(level, text)
@@ -88,7 +88,7 @@ public struct CoordinatorLoop: Sendable {
             guard let zap else { return .anyone }
             if let userID, let entry = zap.handler.keyRing.entry(z85: userID) { return entry.identity }
             if unknownUsers.count < 4096, unknownUsers.insert(peer).inserted {
-                write(.warning, "dropping messages of peer \(peer.hexPrefix): its key is no longer authorised")
+                write(.warning, "dropping messages of \(machine.describe(peer)): its key is no longer authorised")
                 perform(machine.disconnect(peer, reason: "lost its key (replaced or revoked)", at: monotonicSeconds()))
             }
             return nil
@@ -116,7 +116,7 @@ public struct CoordinatorLoop: Sendable {
                     case .admit: break
                     case .drop: continue
                     case .cutOff:
-                        write(.warning, "peer \(peer.hexPrefix) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
+                        write(.warning, "\(machine.describe(peer)) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
                         perform(machine.disconnect(peer, reason: "sent too many messages", at: now))
                         continue
                     }

@@ -9,9 +9,11 @@ struct UnitDeadlines: Sendable {
         var factor = 4.0
         /// ...but at least this many seconds...
         var floor = 10.0
-        /// ...and this many while fewer than `minimumSamples` units of the kind have finished.
+        /// ...and this many until a unit of the kind has finished (one sample is enough: the
+        /// floor guards against a lucky first one, and a job must not wait `initial` on a
+        /// worker that holds its first units while others answer theirs).
         var initial = 120.0
-        var minimumSamples = 3
+        var minimumSamples = 1
         /// Compute times kept per kind (the most recent).
         var window = 64
     }
