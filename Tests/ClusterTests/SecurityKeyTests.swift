@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import XCTest
 @testable import Cluster
+import Protocol
 import WinCLIP
 
 /// CurveZMQ certificates as czmq/pyzmq write them, the key ring of authorised folders, the
@@ -157,8 +158,11 @@ final class SecurityKeyTests: XCTestCase {
 
     func testFrameLimitFollowsTheModel() throws {
         let tiny = try ModelConfig.load(clusterFixtures.appendingPathComponent("tiny-vit-48.json").path)
-        // Tiny: the 1 MiB JSON body is the largest frame.
-        XCTAssertEqual(FrameLimit.bytes(for: tiny, maxReferences: 16), Int64(1 << 20) + Int64(1 << 20) / 16 + 65536)
+        // Tiny: 16 references x 6² patches x 64 wide x 4 bytes of patch tokens is the largest
+        // frame (the JSON body is at most 64 KiB).
+        let tinyLargest = Int64(16 * 36 * 64 * 4)
+        XCTAssertGreaterThan(tinyLargest, Int64(WireMessage.maxBodyBytes))
+        XCTAssertEqual(FrameLimit.bytes(for: tiny, maxReferences: 16), tinyLargest + tinyLargest / 16 + 65536)
         let big = try ModelConfig.load("ViT-B-16-plus-240")
         // 16 references x 15² patches x 896 wide x 4 bytes = 12.9 MB of patch tokens.
         let limit = FrameLimit.bytes(for: big, maxReferences: 16)
