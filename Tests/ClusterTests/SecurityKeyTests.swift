@@ -86,6 +86,27 @@ final class SecurityKeyTests: XCTestCase {
         XCTAssertEqual(newer.revoked(in: ring), [])
     }
 
+    /// `mode: none`: every NULL handshake is accepted with a routing id chosen by the handler.
+    func testZAPHandlerUnderNullAssignsRoutingIDsToEveryone() throws {
+        var handler = ZAPHandler(mechanism: .null)
+        var rng = SystemRandomNumberGenerator()
+        let null: [Data] = [Data("1.0".utf8), Data("3".utf8), Data("winclip".utf8), Data("127.0.0.1".utf8), Data("victim".utf8), Data("NULL".utf8)]
+        let ok = handler.answer(null) { ZAPHandler.randomRoutingID(using: &rng) }
+        XCTAssertEqual(String(decoding: ok.reply[2], as: UTF8.self), "200")
+        XCTAssertEqual(ok.reply[4], Data(), "no User-Id: nobody is authenticated")
+        let meta = [UInt8](ok.reply[5])
+        XCTAssertEqual(String(decoding: meta[1..<9], as: UTF8.self), "Identity")
+        XCTAssertEqual(meta.count, 1 + 8 + 4 + 16)
+        XCTAssertEqual(meta[13], 0x01, "never one of libzmq's ids, nor the one the peer asked for")
+        XCTAssertNotEqual(handler.answer(null) { ZAPHandler.randomRoutingID(using: &rng) }.reply[5], ok.reply[5])
+        var curve = null
+        curve[5] = Data("CURVE".utf8)
+        curve.append(Data(count: 32))
+        let refused = handler.answer(curve) { XCTFail("no id for a refused handshake"); return Data() }
+        XCTAssertEqual(String(decoding: refused.reply[2], as: UTF8.self), "400")
+        XCTAssert(refused.log?.text.contains("security.mode is none") == true, "\(String(describing: refused.log))")
+    }
+
     func testZAPHandlerAcceptsKnownKeysRefusesUnknownOnesAndAssignsRoutingIDs() throws {
         let known = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
         var handler = ZAPHandler(keyRing: KeyRing([.init(key: known.publicKey, name: "w1", role: .worker, file: "w1.key")]))

@@ -47,6 +47,10 @@ extension ZMQSocket {
         guard rc == 0 else { throw ZMQError("zmq_setsockopt \(option)") }
     }
 
+    /// Handshakes of this (server) socket go to the context's ZAP handler even under NULL,
+    /// which libzmq asks only when the socket has a domain: it assigns the routing ids.
+    func setZAPDomain(_ domain: String) throws { try setBytes(ZMQ_ZAP_DOMAIN, Data(domain.utf8)) }
+
     /// The CURVE server side with this secret key; a ZAP handler of the socket's context
     /// decides who may connect (without one, libzmq would let every key in: callers bind
     /// the handler first).
