@@ -28,6 +28,12 @@ public enum PeerSecurity: Sendable, Equatable {
     case none
     case curve(serverKey: CurveKey, keys: CurveKeyPair)
 
+    /// This peer's public key (nil under `mode: none`).
+    var publicKey: CurveKey? {
+        if case .curve(_, let keys) = self { return keys.publicKey }
+        return nil
+    }
+
     public func apply(to socket: ZMQSocket) throws {
         guard case .curve(let server, let keys) = self else { return }
         try requireCurve()
