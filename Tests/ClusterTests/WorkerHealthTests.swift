@@ -169,6 +169,22 @@ final class WorkerHealthTests: XCTestCase {
         XCTAssertEqual(h.machine.workers[w1]?.strikes, 1)
     }
 
+    /// verify_setup (auto) counts only workers that can compute: a quarantined second worker
+    /// must not leave the job waiting for it (ChaosTests found this: a SIGSTOPped worker).
+    func testAQuarantinedWorkerDoesNotHoldUpAVerifiedSetup() throws {
+        var s = settings()
+        s.verifySetup = .auto
+        var h = Harness(s)
+        h.addWorker(w1)
+        h.addWorker(w2)
+        h.perform([])
+        h.machine.quarantine(w2, .missedDeadlines(3), at: h.now)
+        let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
+        XCTAssertEqual(answer(&h, w1), 1)
+        XCTAssertEqual(h.machine.phase(of: job), .scoring, "one computing principal: one copy")
+        XCTAssert(h.take(w2, .unit).isEmpty)
+    }
+
     // MARK: - verify_setup: a majority of three keys
 
     func keyed(_ name: String) -> PeerIdentity { .key(name: name, role: .worker) }

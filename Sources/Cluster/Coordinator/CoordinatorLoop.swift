@@ -61,6 +61,7 @@ public struct CoordinatorLoop: Sendable {
         defer { socket.close() }
         try socket.setRouterMandatory()
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.workerExpiry)
         if case .curve(let server) = security { try socket.setCurveServer(secretKey: server.keys.secretKey) }
         if zap?.handler.mechanism == .null { try socket.setZAPDomain(RoutingIDs.zapDomain) }
         try socket.bind(endpoint)

@@ -61,7 +61,11 @@ extension CoordinatorMachine {
         }
     }
 
-    func principals(of fingerprint: String) -> Set<String> { Set(workers.with(fingerprint: fingerprint).map(\.principal)) }
+    /// The principals that can still compute for a model (a quarantined worker gets no unit:
+    /// a copy waiting for it would wait until it reconnects).
+    func principals(of fingerprint: String) -> Set<String> {
+        Set(workers.with(fingerprint: fingerprint).filter { !$0.quarantined }.map(\.principal))
+    }
 
     /// Queues the unit of one setup computation, twice when the job verifies its setup.
     func queueSetup(_ kind: UnitKind, blobs: [Data], job: inout CoordinatorJob) {

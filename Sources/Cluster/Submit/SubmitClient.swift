@@ -61,6 +61,7 @@ public struct SubmitClient: Sendable {
     func connect() throws -> (socket: ZMQSocket, watch: HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.silenceTimeout)
         try security.apply(to: socket)
         let watch = try HandshakeWatch.watch(socket, context: context, endpoint: endpoint, role: .client, key: security.publicKey)
         try socket.connect(endpoint)

@@ -107,6 +107,7 @@ public struct WorkerLoop: Sendable {
     func connect() throws -> (ZMQSocket, HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.heartbeatInterval * Double(settings.liveness))
         try security.apply(to: socket)
         let watch = try HandshakeWatch.watch(socket, context: context, endpoint: endpoint, role: .worker, key: security.publicKey)
         try socket.connect(endpoint)
