@@ -21,14 +21,22 @@ final class ManagedProcess {
         return candidates[0].deletingLastPathComponent()
     }()
 
-    /// `environment`: the child's whole environment (nil: this process's).
-    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil) throws {
+    /// `environment`: the child's whole environment (nil: this process's). `launcher`: a
+    /// command that runs the executable (e.g. `ip netns exec NS`, which execs it: the pid stays).
+    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil,
+         launcher: [String] = []) throws {
         self.name = name
         log = logDirectory.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = Self.binDirectory.appendingPathComponent(executable)
-        process.arguments = arguments
+        let binary = Self.binDirectory.appendingPathComponent(executable)
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         process.standardOutput = handle
         process.standardError = handle
