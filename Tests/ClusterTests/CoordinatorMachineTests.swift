@@ -280,7 +280,9 @@ final class CoordinatorMachineTests: XCTestCase {
 
     func testLateUnitIsComputedByAnotherWorkerAndTheFirstResultWins() throws {
         var settings = CoordinatorSettings()
-        settings.setDeadlines(factor: 4, floor: 1, initial: 5)
+        // The floor is the deadline here: the other worker idles, so a first unit of its kind
+        // is copied after the floor (`hedgedDeadline`), not after `initial`.
+        settings.setDeadlines(factor: 4, floor: 5, initial: 120)
         settings.quarantineAfter = 1
         var h = Harness(settings)
         h.addWorker(w1)

@@ -85,6 +85,22 @@ final class WorkerHealthTests: XCTestCase {
         XCTAssertEqual(h.machine.workers[w1]?.state, .idle, "READY lifts the quarantine")
     }
 
+    /// The first text unit ever (no compute time known: the `initial` deadline is long), held
+    /// by a worker that never answers while another idles, is copied after the floor.
+    func testAFirstUnitHoldingUpAnIdleClusterIsCopiedAfterTheFloor() throws {
+        var s = settings()
+        s.setDeadlines(factor: 4, floor: 1, initial: 120)
+        var h = Harness(s)
+        h.addWorker(w1)
+        let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
+        let text = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        h.addWorker(w2)
+        beat(&h, [w1, w2], job: job, after: 0.5)
+        XCTAssert(h.take(w2, .unit).isEmpty)
+        beat(&h, [w1, w2], job: job, after: 1)
+        XCTAssertEqual(try h.take(w2, .unit).first?.decode(UnitSpec.self), text, "copied after the 1 s floor, not 120 s")
+    }
+
     // MARK: - Item 2: bad answers
 
     func testBadAnswersAreRetriedOnAnotherWorkerAndStrikeTheirWorker() throws {

@@ -20,6 +20,9 @@ struct UnitDeadlines: Sendable {
 
     let settings: Settings
     private var samples: [UnitKind: [Double]] = [:]
+    /// The median per kind, kept up to date by `record` (the clock asks for it for every unit
+    /// in flight on every tick).
+    private var medians: [UnitKind: Double] = [:]
 
     init(settings: Settings) { self.settings = settings }
 
@@ -27,16 +30,16 @@ struct UnitDeadlines: Sendable {
         guard seconds.isFinite, seconds >= 0 else { return }
         samples[kind, default: []].append(seconds)
         if samples[kind]!.count > settings.window { samples[kind]!.removeFirst() }
+        let s = samples[kind]!
+        guard s.count >= settings.minimumSamples else { return }
+        let sorted = s.sorted()
+        medians[kind] = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    func median(_ kind: UnitKind) -> Double? {
-        guard let s = samples[kind], s.count >= settings.minimumSamples else { return nil }
-        let sorted = s.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    func median(_ kind: UnitKind) -> Double? { medians[kind] }
 
     func deadline(_ kind: UnitKind) -> Double {
-        guard let m = median(kind) else { return settings.initial }
+        guard let m = medians[kind] else { return settings.initial }
         return max(settings.floor, settings.factor * m)
     }
 }
