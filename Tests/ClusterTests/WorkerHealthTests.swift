@@ -240,6 +240,26 @@ final class WorkerHealthTests: XCTestCase {
         XCTAssertEqual(h.machine.setupCache.provenance(text: "fp\u{0}tile\u{0}anomalib")?.principals.count, 2, "cached from the two that agree")
     }
 
+    func testATieWhoseThirdKeyLeavesFailsTheJob() throws {
+        var s = settings()
+        s.verifySetup = .always
+        var h = Harness(s)
+        register(&h, w1, "rack-01")
+        register(&h, w2, "rack-02")
+        let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
+        register(&h, w3, "rack-03")
+        try answerText(&h, w1, "rack-01", value: 0.1)
+        try answerText(&h, w2, "rack-02", value: 0.9)
+        XCTAssertEqual(h.take(w3, .unit).count, 1, "the tie-break copy went to the third key")
+        // The third key leaves with it: its copy goes back to the queue, where nobody may take it.
+        h.perform(h.machine.disconnect(w3, reason: "left", at: h.now))
+        XCTAssertEqual(h.machine.phase(of: job), .setup)
+        h.tick()
+        XCTAssertNil(h.machine.phase(of: job), "failed, not waiting forever")
+        let error = try XCTUnwrap(try summary(&h).error)
+        XCTAssert(error.contains("worker rack-01 and worker rack-02 differ") && error.contains("no third key is connected"), error)
+    }
+
     func testThreeDifferingSetupAnswersFailTheJobNamingThem() throws {
         var s = settings()
         s.verifySetup = .always

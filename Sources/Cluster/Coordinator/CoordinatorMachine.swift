@@ -140,6 +140,7 @@ public struct CoordinatorMachine: Sendable {
         }
         checkDeadlines(at: now)
         giveUpStrandedRetries(at: now)
+        abandonUnbreakableTies(at: now)
         noteForeignWorkers()
         relaxSetupChecks(at: now)
         dispatch(at: now)

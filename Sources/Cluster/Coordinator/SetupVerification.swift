@@ -111,17 +111,37 @@ extension CoordinatorMachine {
         guard var job = jobs[id], let model = job.model else { return }
         let asked = Set(answers.map(\.principal))
         let third = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined && !asked.contains($0.principal) }
-        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
         guard third else {
-            finish(id, .failed, error: "\(kind) embeddings of \(names) differ (verify_setup) and no third key is connected to break the tie: one of them computes wrongly or is not what it claims, so the job runs on neither's word", at: now)
+            finish(id, .failed, error: Self.unbrokenTie(kind, answers), at: now)
             return
         }
         job.setupChecks[kind]!.copies += 1
         job.pending.prepend(job.makeUnit(kind, blobs: task.blobs))
         jobs[id] = job
+        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
         let note = "verify_setup: the \(kind) embeddings of \(names) differ; a third key decides"
         log(.warning, note)
         send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
+    }
+
+    static func unbrokenTie(_ kind: UnitKind, _ answers: [SetupAnswer]) -> String {
+        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
+        return "\(kind) embeddings of \(names) differ (verify_setup) and no third key is connected to break the tie: one of them computes wrongly or is not what it claims, so the job runs on neither's word"
+    }
+
+    /// A tie-break copy whose third key left before taking it: the job fails as when no third
+    /// key was there (instead of waiting for one forever).
+    mutating func abandonUnbreakableTies(at now: Double) {
+        for id in jobOrder {
+            guard let job = jobs[id], job.phase == .setup else { continue }
+            for kind in [UnitKind.text, .references] {
+                guard let check = job.setupChecks[kind], check.copies > 2, check.answers.count < check.copies,
+                      let offset = job.pending.firstOffset(where: { $0.spec.kind == kind }), let task = job.pending.peek(at: offset),
+                      !hasEligibleWorker(task, of: id) else { continue }
+                finish(id, .failed, error: Self.unbrokenTie(kind, check.answers), at: now)
+                break
+            }
+        }
     }
 
     /// Whether `task` may go to the worker at `peer`: never a unit the worker already holds (a
