@@ -134,6 +134,8 @@ final class ChaosTests: XCTestCase {
         for (image, row) in expected {
             XCTAssertEqual(got[image]?.score, row.score, image)
         }
+        // No ghosts: two worker processes live after the restart, never counted as three.
+        XCTAssertFalse(coordinator.output.contains("3 worker(s)"), coordinator.output)
         let logs = [coordinator.output, processes.first { $0.name == "coordinator" }!.output].joined()
         let requeued = logs.components(separatedBy: "re-queued").count - 1
         let late = logs.components(separatedBy: "another worker computes it too").count - 1

@@ -180,6 +180,9 @@ final class RackNamespaceTests: XCTestCase {
             report.append(String(format: "%@ at %d rows: %.1f s until 5 more", fault.name, rows, stall))
         }
         XCTAssert(coordinator.process.isRunning, coordinator.output)
+        // No ghosts: workers that reconnected (after a cut link, a stop) replaced their old
+        // registrations; three processes are never counted as four.
+        XCTAssertFalse(coordinator.output.contains("4 worker(s)"), coordinator.output)
         print("rack: " + report.joined(separator: "; "))  // the note's figures
     }
 }
