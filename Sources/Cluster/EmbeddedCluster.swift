@@ -22,6 +22,7 @@ public final class EmbeddedCluster: Sendable {
         // Its workers are this process's threads: nothing to verify or hide.
         settings.verifySetup = .never
         settings.revealWorkerHosts = true
+        settings.model = CoordinatorModel(config: model.config)
         let coordinator = CoordinatorLoop(context: context, endpoint: endpoint, settings: settings, logger: logger)
         // inproc: the coordinator must bind before anyone connects; wait for it.
         let bound = DispatchSemaphore(value: 0)

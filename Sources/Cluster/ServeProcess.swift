@@ -17,6 +17,7 @@ public enum ServeProcess {
         do { model = try ModelConfig.load(config.model.config) } catch {
             throw ClusterConfig.ConfigError("model.config: \(error) (the coordinator sizes its largest accepted frame from the model)")
         }
+        loop.settings.model = CoordinatorModel(config: model)
         loop.maxFrameBytes = FrameLimit.bytes(for: model, maxReferences: config.security.maxReferences)
         loop.maxMessagesPerSecond = config.security.maxMessagesPerSecond
         loop.reload = reload

@@ -17,6 +17,8 @@ public struct JobOptions: Codable, Hashable, Sendable {
     public static let defaultScales = [2, 3]
     /// anomalib's default class name when the dataset names no category.
     public static let defaultClassName = "object"
+    /// Longest class name, in characters (it is put into every prompt, and peers log it).
+    public static let maxClassNameCharacters = 256
 
     public init(className: String? = nil, scales: [Int] = JobOptions.defaultScales,
                 windowAttention: WindowAttention = .default, task: ScoringTask = .segmentation,
@@ -53,6 +55,9 @@ public struct JobOptions: Codable, Hashable, Sendable {
     public func validate(referenceCount: Int) throws(OptionsError) {
         var problems: [String] = []
         if className?.isEmpty == true { problems.append("the class name is empty") }
+        if let name = className, name.count > Self.maxClassNameCharacters {
+            problems.append("the class name has \(name.count) characters, more than \(Self.maxClassNameCharacters)")
+        }
         if scales.isEmpty { problems.append("at least one window scale is needed (e.g. 2,3)") }
         if let bad = scales.first(where: { $0 < 1 }) { problems.append("window scale \(bad) must be a positive number of patches") }
         if Set(scales).count != scales.count { problems.append("window scales \(scales) repeat a scale") }

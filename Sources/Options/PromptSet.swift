@@ -70,12 +70,26 @@ public struct PromptSet: Codable, Hashable, Sendable {
         return (normal, anomalous)
     }
 
-    /// Empty lists, a string with more than one `{}` (Python's `format` would fail on it), or a
-    /// template without `{}` (it would drop the state: normal and anomalous prompts alike would
-    /// be that one sentence, and the scores would mean nothing).
+    /// Bounds of a prompt set (it travels in SUBMIT and UNIT bodies, and the text unit computes
+    /// every state in every template): at most 64 strings per list, 256 characters each, and
+    /// 16 KiB of UTF-8 in all. anomalib's has 11 states, 21 templates and under 1 KiB.
+    public static let maxStrings = 64
+    public static let maxStringCharacters = 256
+    public static let maxTextBytes = 16 << 10
+
+    /// Empty or oversized lists, a string with more than one `{}` (Python's `format` would fail
+    /// on it), or a template without `{}` (it would drop the state: normal and anomalous prompts
+    /// alike would be that one sentence, and the scores would mean nothing).
     public func validate() throws(OptionsError) {
+        let all = normalStates + anomalousStates + templates
+        let bytes = all.reduce(0) { $0 + $1.utf8.count }
+        if bytes > Self.maxTextBytes { throw OptionsError("prompts: \(bytes) bytes of text, more than \(Self.maxTextBytes)") }
         for (name, list) in [("normal_states", normalStates), ("anomalous_states", anomalousStates), ("templates", templates)] {
             if list.isEmpty { throw OptionsError("prompts: \(name) is empty") }
+            if list.count > Self.maxStrings { throw OptionsError("prompts: \(name) has \(list.count) entries, more than \(Self.maxStrings)") }
+            if list.contains(where: { $0.count > Self.maxStringCharacters }) {
+                throw OptionsError("prompts: an entry of \(name) is longer than \(Self.maxStringCharacters) characters")
+            }
             if let bad = list.first(where: { $0.components(separatedBy: "{}").count > 2 }) {
                 throw OptionsError("prompts: '\(bad)' in \(name) has more than one {} (one for the class name in states, one for the state in templates)")
             }

@@ -32,7 +32,8 @@ public enum WorkerState: String, Codable, Sendable, CaseIterable {
     case idle
     /// Holding units.
     case busy
-    /// Missed too many deadlines: no more work until it announces itself again.
+    /// Missed too many deadlines or gave too many bad answers: no more units until it
+    /// announces itself again (READY).
     case quarantined
 }
 
@@ -49,7 +50,7 @@ public struct WorkerStatus: Codable, Sendable, Equatable {
     public var unitsDone: Int
     /// Units answered per second since it joined.
     public var unitsPerSecond: Double
-    /// Deadlines it missed.
+    /// Deadlines it missed plus bad answers another worker proved wrong.
     public var strikes: Int
     /// Seconds since it was last heard.
     public var lastSeenSecondsAgo: Double

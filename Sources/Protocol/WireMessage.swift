@@ -9,7 +9,9 @@ import Foundation
 public struct WireMessage: Sendable, Equatable {
     public static let magic = Data("WCLP".utf8)
     public static let version: UInt16 = 2
-    public static let maxBodyBytes = 1 << 20
+    /// The largest JSON body (64 KiB): the largest legitimate one is a UNIT or SUBMIT whose
+    /// options carry a custom prompt set, itself bounded (`PromptSet.maxTextBytes`).
+    public static let maxBodyBytes = 64 << 10
 
     public var type: MessageType
     public var body: Data

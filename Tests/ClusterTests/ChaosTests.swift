@@ -108,15 +108,17 @@ final class ChaosTests: XCTestCase {
         rows = rowCount(out)
         kill(w2.process.processIdentifier, SIGSTOP)
         let stalledStop = stall(out, after: rows, submit)
-        Thread.sleep(forTimeInterval: max(0, 3 - stalledStop))
-        kill(w2.process.processIdentifier, SIGCONT)
         report.append(String(format: "worker stopped at %d rows: %.2f s until 5 more", rows, stalledStop))
 
-        // 4. The client interrupted (at once: well before the end), then resumed.
-        // Paused first, so that it cannot finish before the interrupt lands.
+        // 4. The client interrupted (at once: well before the end), then resumed. Paused first,
+        // so that it cannot finish before the interrupt lands; interrupted while the worker is
+        // still stopped (its units are copied after one deadline, so the job no longer waits
+        // for it and could end within the stop).
         kill(submit.process.processIdentifier, SIGSTOP)
         kill(submit.process.processIdentifier, SIGINT)
         kill(submit.process.processIdentifier, SIGCONT)
+        Thread.sleep(forTimeInterval: max(0, 3 - stalledStop))
+        kill(w2.process.processIdentifier, SIGCONT)
         XCTAssert(submit.wait(seconds: 30), submit.output)
         XCTAssertEqual(submit.process.terminationStatus, 1, "interrupted: \(submit.output)")
         rows = rowCount(out)
@@ -134,6 +136,8 @@ final class ChaosTests: XCTestCase {
         for (image, row) in expected {
             XCTAssertEqual(got[image]?.score, row.score, image)
         }
+        // No ghosts: two worker processes live after the restart, never counted as three.
+        XCTAssertFalse(coordinator.output.contains("3 worker(s)"), coordinator.output)
         let logs = [coordinator.output, processes.first { $0.name == "coordinator" }!.output].joined()
         let requeued = logs.components(separatedBy: "re-queued").count - 1
         let late = logs.components(separatedBy: "another worker computes it too").count - 1

@@ -22,6 +22,16 @@ final class ClusterConfigTests: XCTestCase {
         XCTAssertEqual(c.coordinator.endpoint, "tcp://127.0.0.1:5555")
         XCTAssertEqual(c.winclip.windowAttention, .window)
         XCTAssertEqual(c.winclip.scales, [2, 3])
+        XCTAssertEqual(c.coordinator.settings.unitAttempts, 3)
+        XCTAssertEqual(c.coordinator.settings.quarantineAfter, 3)
+    }
+
+    func testUnitAttemptsAndQuarantineReachTheCoordinator() throws {
+        let c = try parse("coordinator:\n  unit_attempts: 5\n  quarantine_after: 2\n")
+        XCTAssertEqual(c.coordinator.settings.unitAttempts, 5)
+        XCTAssertEqual(c.coordinator.settings.quarantineAfter, 2)
+        assertRefused("coordinator:\n  unit_attempts: 0\n", "coordinator.unit_attempts (line 2) must be at least 1")
+        assertRefused("coordinator:\n  quarantine_after: 0\n", "coordinator.quarantine_after (line 2) must be at least 1")
     }
 
     func testValuesAndRelativePaths() throws {

@@ -47,7 +47,7 @@ final class CoordinatorCapacityTests: XCTestCase {
     func testLateUnitsQueuedCopyIsDroppedWhenTheOriginalAnswers() throws {
         var settings = CoordinatorSettings()
         settings.setDeadlines(factor: 4, floor: 1, initial: 2)
-        settings.missedDeadlinesToQuarantine = 10
+        settings.quarantineAfter = 10
         var h = CoordinatorMachineTests.Harness(settings)
         let w1 = PeerID("worker-1".utf8), c1 = PeerID("client-1".utf8)
         h.addWorker(w1)

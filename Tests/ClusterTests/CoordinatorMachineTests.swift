@@ -283,8 +283,10 @@ final class CoordinatorMachineTests: XCTestCase {
 
     func testLateUnitIsComputedByAnotherWorkerAndTheFirstResultWins() throws {
         var settings = CoordinatorSettings()
-        settings.setDeadlines(factor: 4, floor: 1, initial: 5)
-        settings.missedDeadlinesToQuarantine = 1
+        // The floor is the deadline here: the other worker idles, so a first unit of its kind
+        // is copied after the floor (`hedgedDeadline`), not after `initial`.
+        settings.setDeadlines(factor: 4, floor: 5, initial: 120)
+        settings.quarantineAfter = 1
         var h = Harness(settings)
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job

@@ -22,14 +22,22 @@ final class ManagedProcess {
     }()
 
     /// `environment`: the child's whole environment (nil: this process's); `absolutePath`: a
-    /// program of the system (else one of the package's, by name).
-    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil, absolutePath: Bool = false) throws {
+    /// program of the system (else one of the package's, by name). `launcher`: a command that
+    /// runs the executable (e.g. `ip netns exec NS`, which execs it: the pid stays).
+    init(_ executable: String, _ arguments: [String], logDirectory: URL, name: String, environment: [String: String]? = nil,
+         absolutePath: Bool = false, launcher: [String] = []) throws {
         self.name = name
         log = logDirectory.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = absolutePath ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
-        process.arguments = arguments
+        let binary = absolutePath ? URL(fileURLWithPath: executable) : Self.binDirectory.appendingPathComponent(executable)
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         process.standardOutput = handle
         process.standardError = handle

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import XCTest
 @testable import Cluster
+import Protocol
 import WinCLIP
 
 /// CurveZMQ certificates as czmq/pyzmq write them, the key ring of authorised folders, the
@@ -85,6 +86,27 @@ final class SecurityKeyTests: XCTestCase {
         XCTAssertEqual(newer.revoked(in: ring), [])
     }
 
+    /// `mode: none`: every NULL handshake is accepted with a routing id chosen by the handler.
+    func testZAPHandlerUnderNullAssignsRoutingIDsToEveryone() throws {
+        var handler = ZAPHandler(mechanism: .null)
+        var rng = SystemRandomNumberGenerator()
+        let null: [Data] = [Data("1.0".utf8), Data("3".utf8), Data("winclip".utf8), Data("127.0.0.1".utf8), Data("victim".utf8), Data("NULL".utf8)]
+        let ok = handler.answer(null) { ZAPHandler.randomRoutingID(using: &rng) }
+        XCTAssertEqual(String(decoding: ok.reply[2], as: UTF8.self), "200")
+        XCTAssertEqual(ok.reply[4], Data(), "no User-Id: nobody is authenticated")
+        let meta = [UInt8](ok.reply[5])
+        XCTAssertEqual(String(decoding: meta[1..<9], as: UTF8.self), "Identity")
+        XCTAssertEqual(meta.count, 1 + 8 + 4 + 16)
+        XCTAssertEqual(meta[13], 0x01, "never one of libzmq's ids, nor the one the peer asked for")
+        XCTAssertNotEqual(handler.answer(null) { ZAPHandler.randomRoutingID(using: &rng) }.reply[5], ok.reply[5])
+        var curve = null
+        curve[5] = Data("CURVE".utf8)
+        curve.append(Data(count: 32))
+        let refused = handler.answer(curve) { XCTFail("no id for a refused handshake"); return Data() }
+        XCTAssertEqual(String(decoding: refused.reply[2], as: UTF8.self), "400")
+        XCTAssert(refused.log?.text.contains("security.mode is none") == true, "\(String(describing: refused.log))")
+    }
+
     func testZAPHandlerAcceptsKnownKeysRefusesUnknownOnesAndAssignsRoutingIDs() throws {
         let known = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
         var handler = ZAPHandler(keyRing: KeyRing([.init(key: known.publicKey, name: "w1", role: .worker, file: "w1.key")]))
@@ -157,8 +179,11 @@ final class SecurityKeyTests: XCTestCase {
 
     func testFrameLimitFollowsTheModel() throws {
         let tiny = try ModelConfig.load(clusterFixtures.appendingPathComponent("tiny-vit-48.json").path)
-        // Tiny: the 1 MiB JSON body is the largest frame.
-        XCTAssertEqual(FrameLimit.bytes(for: tiny, maxReferences: 16), Int64(1 << 20) + Int64(1 << 20) / 16 + 65536)
+        // Tiny: 16 references x 6² patches x 64 wide x 4 bytes of patch tokens is the largest
+        // frame (the JSON body is at most 64 KiB).
+        let tinyLargest = Int64(16 * 36 * 64 * 4)
+        XCTAssertGreaterThan(tinyLargest, Int64(WireMessage.maxBodyBytes))
+        XCTAssertEqual(FrameLimit.bytes(for: tiny, maxReferences: 16), tinyLargest + tinyLargest / 16 + 65536)
         let big = try ModelConfig.load("ViT-B-16-plus-240")
         // 16 references x 15² patches x 896 wide x 4 bytes = 12.9 MB of patch tokens.
         let limit = FrameLimit.bytes(for: big, maxReferences: 16)

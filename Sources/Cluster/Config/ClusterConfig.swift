@@ -29,6 +29,10 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         public var unitDeadlineFloorSeconds = 10.0
         /// A job whose model has no live worker this long fails.
         public var noWorkerTimeoutSeconds = 600.0
+        /// Distinct workers a unit is tried on after bad answers before it becomes an error row.
+        public var unitAttempts = 3
+        /// Missed deadlines, or bad answers proven wrong, that quarantine a worker (K).
+        public var quarantineAfter = 3
         /// HOST:PORT of `/metrics` and the status page (nil: off).
         public var metricsEndpoint: String?
         public init() {}
@@ -36,7 +40,8 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             case endpoint, heartbeatSeconds = "heartbeat_seconds", workerExpirySeconds = "worker_expiry_seconds",
                  clientExpirySeconds = "client_expiry_seconds", unitDeadlineFactor = "unit_deadline_factor",
                  unitDeadlineFloorSeconds = "unit_deadline_floor_seconds", noWorkerTimeoutSeconds = "no_worker_timeout_seconds",
-                 metricsEndpoint = "metrics_endpoint"
+                 metricsEndpoint = "metrics_endpoint",
+                 unitAttempts = "unit_attempts", quarantineAfter = "quarantine_after"
         }
         public init(from decoder: Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -49,6 +54,8 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             unitDeadlineFloorSeconds = try c.decodeIfPresent(Double.self, forKey: .unitDeadlineFloorSeconds) ?? unitDeadlineFloorSeconds
             noWorkerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .noWorkerTimeoutSeconds) ?? noWorkerTimeoutSeconds
             metricsEndpoint = try c.decodeIfPresent(String.self, forKey: .metricsEndpoint)
+            unitAttempts = try c.decodeIfPresent(Int.self, forKey: .unitAttempts) ?? unitAttempts
+            quarantineAfter = try c.decodeIfPresent(Int.self, forKey: .quarantineAfter) ?? quarantineAfter
         }
 
         /// The coordinator's settings from this section.
@@ -58,6 +65,8 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
             s.workerExpiry = workerExpirySeconds
             s.clientExpiry = clientExpirySeconds
             s.noWorkerTimeout = noWorkerTimeoutSeconds
+            s.unitAttempts = unitAttempts
+            s.quarantineAfter = quarantineAfter
             s.setDeadlines(factor: unitDeadlineFactor, floor: unitDeadlineFloorSeconds, initial: max(120, unitDeadlineFloorSeconds))
             return s
         }
@@ -181,6 +190,8 @@ public struct ClusterConfig: Codable, Equatable, Sendable {
         }
         if !(c.unitDeadlineFactor >= 1) { try fail(["coordinator", "unit_deadline_factor"], "must be at least 1, not \(c.unitDeadlineFactor)") }
         if !(c.unitDeadlineFloorSeconds > 0) { try fail(["coordinator", "unit_deadline_floor_seconds"], "must be positive, not \(c.unitDeadlineFloorSeconds)") }
+        if c.unitAttempts < 1 { try fail(["coordinator", "unit_attempts"], "must be at least 1, not \(c.unitAttempts)") }
+        if c.quarantineAfter < 1 { try fail(["coordinator", "quarantine_after"], "must be at least 1, not \(c.quarantineAfter)") }
         if !(c.noWorkerTimeoutSeconds > c.workerExpirySeconds) {
             try fail(["coordinator", "no_worker_timeout_seconds"], "(\(c.noWorkerTimeoutSeconds)) must be longer than worker_expiry_seconds (\(c.workerExpirySeconds))")
         }

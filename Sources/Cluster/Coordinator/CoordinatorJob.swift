@@ -94,6 +94,8 @@ struct CoordinatorJob {
     // Units and images.
     var pending = UnitQueue()
     var inFlight: [Int: InFlightUnit] = [:]
+    /// Units that got bad answers and are not settled yet (UnitAttempts.swift).
+    var attempts: [Int: UnitAttempts] = [:]
     var images: [Int: ImageWork] = [:]
     /// Images received before setup finished (at most the client's credit).
     var waitingImages: [Int: Data] = [:]

@@ -8,7 +8,7 @@ import Protocol
 public struct CoordinatorLoop: Sendable {
     public let context: ZMQContext
     public let endpoint: String
-    public let settings: CoordinatorSettings
+    public var settings: CoordinatorSettings
     public let logger: Logger
     /// Who may connect (docs/security.md).
     public var security = CoordinatorSecurity.none
@@ -36,8 +36,9 @@ public struct CoordinatorLoop: Sendable {
     /// that it is leaving and returns.
     public func run(stop: StopSignal, bound: (String) -> Void = { _ in }) throws {
         RoutingIDs.seedLibzmqGenerator()
-        // The ZAP handler first: a CURVE socket without one would accept every key.
-        var zap: (socket: ZMQSocket, handler: ZAPHandler, server: CurveServer)?
+        // The ZAP handler first: a CURVE socket without one would accept every key. Under
+        // NULL it assigns routing ids (RoutingIDs, below).
+        var zap: (socket: ZMQSocket, handler: ZAPHandler, server: CurveServer?)?
         if case .curve(let server) = security {
             try requireCurve()
             let ring = try server.loadKeyRing()
@@ -47,13 +48,24 @@ public struct CoordinatorLoop: Sendable {
             }
             zap = (zapSocket, ZAPHandler(keyRing: ring), server)
             logger.info("CURVE on: \(ring.count(.worker)) worker key(s) from \(server.authorizedWorkers.path), \(ring.count(.client)) client key(s) from \(server.authorizedClients.path); coordinator key \(server.keys.publicKey.fingerprint)")
+        } else if !endpoint.hasPrefix("inproc://") {
+            let zapSocket = try ZMQSocket(context, .rep)
+            do {
+                try zapSocket.bind("inproc://zeromq.zap.01")
+                zap = (zapSocket, ZAPHandler(mechanism: .null), nil)
+            } catch {
+                zapSocket.close()
+                logger.warning("routing ids are libzmq's (seeded at random), not assigned: another coordinator in this process owns the ZAP endpoint")
+            }
         }
         defer { zap?.socket.close() }
         let socket = try ZMQSocket(context, .router)
         defer { socket.close() }
         try socket.setRouterMandatory()
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.workerExpiry)
         if case .curve(let server) = security { try socket.setCurveServer(secretKey: server.keys.secretKey) }
+        if zap?.handler.mechanism == .null { try socket.setZAPDomain(RoutingIDs.zapDomain) }
         try socket.bind(endpoint)
         bound(socket.lastEndpoint)
         logger.info("coordinator listening on \(socket.lastEndpoint)")
@@ -80,7 +92,7 @@ public struct CoordinatorLoop: Sendable {
                 case .send(let peer, let message):
                     monitor?.sent(message)
                     do { try socket.send([peer] + message.frames, dontWait: true) } catch {
-                        logger.debug("coordinator: cannot send \(message.type) to \(peer.hexPrefix): \(error)")
+                        logger.debug("coordinator: cannot send \(message.type) to \(machine.describe(peer)): \(error)")
                     }
                 case .log(let level, let text):
                     write(level, text)
@@ -92,11 +104,11 @@ public struct CoordinatorLoop: Sendable {
         /// Who sent a message: under CURVE, the key the ZAP handler accepted (looked up anew, so
         /// that a key revoked since then is refused); nil: drop the message.
         func identity(of peer: PeerID, userID: String?) -> PeerIdentity? {
-            guard let zap else { return .anyone }
+            guard let zap, zap.handler.mechanism == .curve else { return .anyone }
             if let userID, let entry = zap.handler.keyRing.entry(z85: userID) { return entry.identity }
             if unknownUsers.count < 4096, unknownUsers.insert(peer).inserted {
                 monitor?.record(.peerRefused(.revokedKey))
-                write(.warning, "dropping messages of peer \(peer.hexPrefix): its key is no longer authorised")
+                write(.warning, "dropping messages of \(machine.describe(peer)): its key is no longer authorised")
                 perform(machine.disconnect(peer, reason: "lost its key (replaced or revoked)", at: monotonicSeconds()))
             }
             return nil
@@ -127,16 +139,16 @@ public struct CoordinatorLoop: Sendable {
                     case .drop: continue
                     case .cutOff:
                         monitor?.record(.peerRefused(.rateLimit))
-                        write(.warning, "peer \(peer.hexPrefix) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
+                        write(.warning, "\(machine.describe(peer)) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
                         perform(machine.disconnect(peer, reason: "sent too many messages", at: now))
                         continue
                     }
                     guard let who = identity(of: peer, userID: userID) else { continue }
                     perform(machine.receive(Array(frames.dropFirst()), from: peer, as: who, at: now))
                 }
-                if let signal = reload, signal.take(), var z = zap {
+                if let signal = reload, signal.take(), var z = zap, let server = z.server {
                     do {
-                        let ring = try z.server.loadKeyRing()
+                        let ring = try server.loadKeyRing()
                         let revoked = z.handler.keyRing.revoked(in: ring)
                         z.handler.keyRing = ring
                         zap = z
@@ -173,9 +185,15 @@ func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds)
 /// libzmq's ROUTER names a peer that sets no routing id `00` + a 32-bit counter that starts at
 /// C `rand()`; libzmq never seeds it, so in every process the first id is `00 6b8b4567`, and a
 /// peer that claims the next ids makes the ROUTER abort when they are handed out
-/// (`socket_base.cpp:2130`). Under CURVE the ZAP handler gives every peer an id (so none is
-/// generated); the seed makes the generated ones unpredictable in `mode: none` too.
+/// (`socket_base.cpp:2130`); a peer that claims another's id locks that one out. So the ZAP
+/// handler gives every tcp/ipc connection a random id under every mode: under CURVE as it
+/// authenticates, under NULL because the ROUTER has a ZAP domain (libzmq asks ZAP about NULL
+/// handshakes only then). inproc peers (this process's own threads) do no handshake; the seed
+/// makes the ids libzmq generates for them unpredictable too.
 enum RoutingIDs {
+    /// The ROUTER's ZAP domain under `mode: none`.
+    static let zapDomain = "winclip"
+
     static func seedLibzmqGenerator() {
         // srand is process-wide; nothing in this program relies on rand()'s sequence.
         srand(UInt32.random(in: 0...UInt32.max))

@@ -34,12 +34,20 @@ extension CoordinatorMachine {
         guard let needed = Self.role(needed: type), !identity.allows(needed) else { return true }
         if admission.loggedRefusals.count < 4096, admission.loggedRefusals.insert("\(identity)|\(type)").inserted {
             observe(.peerRefused(.wrongRole))
-            log(.warning, "refused \(type) from \(identity) (peer \(peer.hexPrefix)): only worker keys may register and compute, only client keys may submit; further attempts are not logged")
+            log(.warning, "refused \(type) from \(identity): only worker keys may register and compute, only client keys may submit; further attempts are not logged")
         }
         if type == .submit {
             send(peer, WireMessage(.refused, Refused(reason: "this connection uses a \(identity): submitting needs a key of the coordinator's authorized_clients")))
         }
         return false
+    }
+
+    /// A READY that cannot be believed: the worker is not registered (it gets no unit), and
+    /// the reason is logged once per connection.
+    mutating func refuseReady(_ ready: Ready, from peer: PeerID, _ problem: String) {
+        if workers[peer] != nil { workerLeft(peer, reason: "announced a model that cannot be used") }
+        guard admission.loggedRefusals.count < 4096, admission.loggedRefusals.insert("READY|\(peer.base64EncodedString())").inserted else { return }
+        log(.warning, "refused READY of worker \(PeerText.clip(ready.name)): \(PeerText.clip(problem, to: 600)); further refusals of this connection are not logged")
     }
 
     /// The name clients see for a worker: its key's name, or an opaque "worker-N"; its

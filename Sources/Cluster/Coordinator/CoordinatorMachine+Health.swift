@@ -4,32 +4,72 @@ import Options
 import Protocol
 import WinCLIP
 
-/// What the clock finds: units past their deadline and jobs whose model has no worker.
+/// What the clock finds: units past their deadline, workers to quarantine, and jobs whose model
+/// has no worker.
 extension CoordinatorMachine {
-    /// A worker's oldest unit past its deadline is queued for another worker too (the first
-    /// result wins); a worker that misses deadlines repeatedly gets no more work.
+    /// Every unit a worker holds has its own deadline, prefetched ones included: it counts from
+    /// its dispatch or the worker's last answer, whichever is later (a worker that answers
+    /// nothing for a deadline is stuck on all it holds). A late unit is queued for another
+    /// worker too (the first result wins); each deadline a held unit stays unanswered is a miss,
+    /// and `quarantineAfter` misses quarantine the worker.
     mutating func checkDeadlines(at now: Double) {
-        for w in workers.all {
-            guard let head = w.inFlight.first, let started = w.headStartedAt,
-                  var entry = jobs[head.job]?.inFlight[head.unit], !entry.duplicated else { continue }
-            let deadline = unitDeadlines.deadline(entry.task.spec.kind)
-            guard now - started > deadline else { continue }
-            entry.duplicated = true
-            jobs[head.job]!.inFlight[head.unit] = entry
-            jobs[head.job]!.pending.prepend(entry.task)
-            workers[w.peer]!.missedDeadlines += 1
-            observe(.unitLate(entry.task.spec.kind))
-            let missed = workers[w.peer]!.missedDeadlines
-            log(.warning, "unit \(head.unit) of job \(head.job) (\(entry.task.spec.kind)) is late on worker \(w.info.name) (\(Int(now - started)) s, deadline \(Int(deadline)) s): another worker computes it too")
-            if missed >= settings.missedDeadlinesToQuarantine && !w.quarantined {
-                workers[w.peer]!.quarantined = true
-                let note = "worker \(w.info.name) missed \(missed) deadlines and gets no more work (until it reconnects)"
-                log(.warning, note)
-                for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
-                    send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
-                }
+        for w in workers.all where !w.quarantined && !w.inFlight.isEmpty {
+            let answeredAt = w.headStartedAt ?? now
+            for (i, held) in w.inFlight.enumerated() {
+                let deadline = hedgedDeadline(held, of: w)
+                let since = held.missedAt ?? max(held.dispatchedAt, answeredAt)
+                guard now - since > deadline else { continue }
+                workers[w.peer]!.inFlight[i].missedAt = now
+                workers[w.peer]!.missedDeadlines += 1
+                if held.missedAt == nil { copyLateUnit(held.ref, from: w, heldFor: now - since, deadline: deadline) }
             }
+            let missed = workers[w.peer]!.missedDeadlines
+            if missed >= settings.quarantineAfter { quarantine(w.peer, .missedDeadlines(missed), at: now) }
         }
+    }
+
+    /// A unit's deadline; while no unit of its kind has finished (`initial`, long), a unit that
+    /// holds up an idle cluster (its job has nothing else queued and a worker of its model is
+    /// idle) is copied after the floor instead: say, the first text unit held by a hung worker.
+    func hedgedDeadline(_ held: HeldUnit, of w: WorkerRecord) -> Double {
+        let deadline = unitDeadlines.deadline(held.kind)
+        guard unitDeadlines.median(held.kind) == nil, let job = jobs[held.ref.job], job.pending.isEmpty,
+              workers.all.contains(where: { $0.peer != w.peer && $0.inFlight.isEmpty && !$0.quarantined && $0.info.fingerprint == w.info.fingerprint })
+        else { return deadline }
+        return min(deadline, unitDeadlines.settings.floor)
+    }
+
+    /// Queues a copy of a late unit for another worker (unless one is queued already, or as
+    /// many workers as `unitAttempts` hold it).
+    mutating func copyLateUnit(_ ref: UnitRef, from w: WorkerRecord, heldFor seconds: Double, deadline: Double) {
+        guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(w.peer),
+              entry.holders.count < settings.unitAttempts, !jobs[ref.job]!.pending.contains(unit: ref.unit) else { return }
+        entry.duplicated = true
+        jobs[ref.job]!.inFlight[ref.unit] = entry
+        jobs[ref.job]!.pending.prepend(entry.task)
+        log(.warning, "unit \(ref.unit) of job \(ref.job) (\(entry.task.spec.kind)) is late on worker \(w.logName) (\(Int(seconds)) s, deadline \(Int(deadline)) s): another worker computes it too")
+        observe(.unitLate(entry.task.spec.kind))
+    }
+
+    /// A worker gets no more units until it announces itself again; what it holds goes back to
+    /// the queue (its later answers are dropped), and the jobs of its model are told.
+    mutating func quarantine(_ peer: PeerID, _ reason: QuarantineReason, at now: Double) {
+        guard let w = workers[peer], !w.quarantined else { return }
+        workers[peer]!.quarantine = reason
+        requeue(peer, reason: "was quarantined")
+        let note = "worker \(w.publicName) \(reason) and gets no more work (until it reconnects)"
+        log(.warning, w.publicName == w.info.name ? note : note + " [\(w.logName)]")
+        for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
+            send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
+        }
+    }
+
+    /// A bad answer of this worker was proven wrong by a good one from another worker.
+    mutating func strike(_ peer: PeerID, at now: Double) {
+        guard workers[peer] != nil, !workers[peer]!.quarantined else { return }
+        workers[peer]!.strikes += 1
+        let strikes = workers[peer]!.strikes
+        if strikes >= settings.quarantineAfter { quarantine(peer, .badAnswers(strikes), at: now) }
     }
 
     /// A job whose model has no live worker for `noWorkerTimeout` fails instead of waiting forever.

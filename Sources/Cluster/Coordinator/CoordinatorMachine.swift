@@ -23,8 +23,15 @@ public struct CoordinatorSettings: Sendable, Equatable {
     public var noWorkerTimeout: Double = 600
     /// When a unit counts as late (then another worker is asked too).
     var deadlines = UnitDeadlines.Settings()
-    /// Missed deadlines after which a worker gets no more work.
-    public var missedDeadlinesToQuarantine = 3
+    /// Missed deadlines, or bad answers proven wrong, after which a worker gets no more work
+    /// until it reconnects (`quarantine_after`, K).
+    public var quarantineAfter = 3
+    /// Distinct workers a unit is tried on before its bad answers become an error row (or, for
+    /// a setup unit, fail the job) (`unit_attempts`).
+    public var unitAttempts = 3
+    /// How long a setup unit retried after a bad answer waits for another worker to take it
+    /// before the job fails.
+    public var setupRetryWait: Double = 10
     // Security (CoordinatorMachine+Admission.swift, SetupVerification.swift).
     /// Compute setup embeddings on two workers and use them only when they agree.
     public var verifySetup = SetupVerificationPolicy.auto
@@ -33,6 +40,9 @@ public struct CoordinatorSettings: Sendable, Equatable {
     public var maxJobsPerClient = 4
     /// Reference images per job (bounds the largest frame, `FrameLimit`).
     public var maxReferences = 16
+    /// The model this coordinator serves (`serve`: from model.config); READY is checked
+    /// against it (ReadyCheck.swift). nil: only for plausibility.
+    public var model: CoordinatorModel?
     public init() {}
 
     /// Deadline = factor x the running median compute time of the unit's kind, at least `floor`
@@ -90,13 +100,19 @@ public struct CoordinatorMachine: Sendable {
     public mutating func receive(_ frames: [Data], from peer: PeerID, as identity: PeerIdentity = .anyone, at now: Double) -> [CoordinatorAction] {
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
-            log(.warning, "dropped a malformed message from peer \(peer.hexPrefix): \(error)")
+            log(.warning, "dropped a malformed message from \(describe(peer, as: identity)): \(error)")
             return takeActions()
         }
         guard admit(message.type, from: peer, as: identity) else { return takeActions() }
         do {
             switch message.type {
-            case .ready: workerReady(peer, try message.decode(Ready.self), as: identity, at: now)
+            case .ready:
+                let ready = try message.decode(Ready.self)
+                if let problem = ReadyCheck.problem(ready, model: settings.model) {
+                    refuseReady(ready, from: peer, problem)
+                } else {
+                    workerReady(peer, ready, as: identity, at: now)
+                }
             case .heartbeat: heartbeat(from: peer, message, at: now)
             case .result: try unitResult(peer, message, at: now)
             case .bye: workerLeft(peer, reason: "said goodbye")
@@ -104,10 +120,10 @@ public struct CoordinatorMachine: Sendable {
             case .image: try image(peer, message, at: now)
             case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
             case .statusRequest: statusRequested(by: peer, as: identity, at: now)
-            default: log(.warning, "unexpected \(message.type) from peer \(peer.hexPrefix)")
+            default: log(.warning, "unexpected \(message.type) from \(describe(peer, as: identity))")
             }
         } catch {
-            log(.warning, "rejected \(message.type) from peer \(peer.hexPrefix): \(error)")
+            log(.warning, "rejected \(message.type) from \(describe(peer, as: identity)): \(error)")
         }
         dispatch(at: now)
         return takeActions()
@@ -128,6 +144,8 @@ public struct CoordinatorMachine: Sendable {
             checkWorkersExist(id, at: now)
         }
         checkDeadlines(at: now)
+        giveUpStrandedRetries(at: now)
+        abandonUnbreakableTies(at: now)
         noteForeignWorkers()
         relaxSetupChecks(at: now)
         dispatch(at: now)
@@ -149,6 +167,14 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - What tests and logs look at
 
+    /// How logs name a peer: a worker by its name, a client by its job, else by its key; never
+    /// by its routing id (a peer that reads ids in a log could take its neighbours').
+    public func describe(_ peer: PeerID, as identity: PeerIdentity = .anyone) -> String {
+        if let w = workers[peer] { return "worker \(w.logName)" }
+        if let id = jobOrder.first(where: { jobs[$0]?.client == peer }) { return "the client of job \(id)" }
+        return identity == .anyone ? "an unregistered peer" : "\(identity)"
+    }
+
     public var workerCount: Int { workers.count }
     public var jobCount: Int { jobs.count }
     public func phase(of job: JobID) -> JobPhase? { jobs[job]?.phase }
@@ -160,13 +186,21 @@ public struct CoordinatorMachine: Sendable {
     // MARK: - Workers
 
     mutating func workerReady(_ peer: PeerID, _ info: Ready, as identity: PeerIdentity = .anyone, at now: Double) {
-        let name = workers[peer]?.publicName ?? publicName(for: info, identity: identity)
+        var name = workers[peer]?.publicName
         if workers[peer] != nil {
             requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
         }
-        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: name)
+        // The same process (same key, same host:pid) on a new connection, after a coordinator
+        // restart or its own reconnect: the old registration is a ghost that would take units
+        // and never answer. It is replaced, and the process keeps its name.
+        if !info.name.isEmpty, let ghost = workers.all.first(where: { $0.peer != peer && $0.identity == identity && $0.info.name == info.name }) {
+            name = name ?? ghost.publicName
+            workerLeft(ghost.peer, reason: "reconnected (its old connection is dropped)")
+        }
+        let shownName = name ?? publicName(for: info, identity: identity)
+        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: shownName)
+        log(.info, "worker \(workers[peer]!.logName) joined: model \(PeerText.clip(info.model)), input \(info.imageSize), fingerprint \(PeerText.clip(info.fingerprint)); \(workers.count) worker(s)")
         workers[peer]!.joined = now
-        log(.info, "worker \(name)\(name == info.name ? "" : " [\(info.name)]") joined: model \(info.model), input \(info.imageSize), fingerprint \(info.fingerprint); \(workers.count) worker(s)")
         send(peer, WireMessage(type: .heartbeat))
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
     }
@@ -186,14 +220,14 @@ public struct CoordinatorMachine: Sendable {
         guard workers[peer] != nil else { return }
         requeue(peer, reason: reason)
         let w = workers.remove(peer)!
-        log(.info, "worker \(w.info.name) \(reason); \(workers.count) worker(s) left")
+        log(.info, "worker \(w.logName) \(reason); \(workers.count) worker(s) left")
     }
 
     /// Puts a worker's in-flight units back at the front of their jobs' queues (those another
     /// worker also holds stay with that one).
     mutating func requeue(_ peer: PeerID, reason: String) {
         guard let w = workers[peer] else { return }
-        for ref in w.inFlight.reversed() {
+        for ref in w.inFlight.reversed().map(\.ref) {
             guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(peer) else { continue }
             entry.holders.removeAll { $0 == peer }
             if entry.holders.isEmpty {
@@ -201,7 +235,7 @@ public struct CoordinatorMachine: Sendable {
                 if !jobs[ref.job]!.pending.contains(unit: ref.unit) {
                     jobs[ref.job]!.pending.prepend(entry.task)
                 }
-                log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.info.name) \(reason)")
+                log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.logName) \(reason)")
                 observe(.unitRequeued(entry.task.spec.kind))
             } else {
                 jobs[ref.job]!.inFlight[ref.unit] = entry
@@ -427,7 +461,7 @@ public struct CoordinatorMachine: Sendable {
                         jobs[id]!.inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
                     }
                     if workers[peer]!.inFlight.isEmpty { workers[peer]!.headStartedAt = now }
-                    workers[peer]!.inFlight.append(UnitRef(job: id, unit: task.spec.unit))
+                    workers[peer]!.inFlight.append(HeldUnit(ref: UnitRef(job: id, unit: task.spec.unit), kind: kind, dispatchedAt: now))
                     assigned = true
                 }
             }
@@ -445,14 +479,11 @@ public struct CoordinatorMachine: Sendable {
     // MARK: - Actions
 
     mutating func send(_ peer: PeerID, _ message: WireMessage) { actions.append(.send(peer, message)) }
-    mutating func log(_ level: Logger.Level, _ text: String) { actions.append(.log(level, text)) }
+    /// Lines are capped (`PeerText.maxLine`) whatever they quote: a peer never makes a long one.
+    mutating func log(_ level: Logger.Level, _ text: String) { actions.append(.log(level, PeerText.clip(text, to: PeerText.maxLine))) }
     mutating func observe(_ event: RackEvent) { actions.append(.observe(event)) }
     mutating func takeActions() -> [CoordinatorAction] {
         defer { actions.removeAll(keepingCapacity: true) }
         return actions
     }
-}
-
-extension Data {
-    var hexPrefix: String { prefix(8).map { String(format: "%02x", $0) }.joined() }
 }

@@ -14,6 +14,8 @@ public enum SetupVerificationPolicy: String, Sendable, Equatable {
 
 /// One worker's answer to a setup unit.
 struct SetupAnswer: Equatable {
+    /// Its connection (a dissenter is struck).
+    let peer: PeerID
     /// Its key (`worker:NAME`) or connection: two copies go to two principals.
     let principal: String
     /// How clients see it named.
@@ -41,7 +43,11 @@ struct SetupCheck: Equatable {
 
 enum SetupVerdict: Equatable {
     case waiting
-    case agreed([SetupAnswer])
+    /// The answers that agree (all of them, or a majority of two of three), and the others.
+    case agreed([SetupAnswer], dissenters: [SetupAnswer])
+    /// Two answers differ: a third key's opinion decides.
+    case tied([SetupAnswer])
+    /// No two answers agree.
     case disagreed(String)
 }
 
@@ -55,7 +61,11 @@ extension CoordinatorMachine {
         }
     }
 
-    func principals(of fingerprint: String) -> Set<String> { Set(workers.with(fingerprint: fingerprint).map(\.principal)) }
+    /// The principals that can still compute for a model (a quarantined worker gets no unit:
+    /// a copy waiting for it would wait until it reconnects).
+    func principals(of fingerprint: String) -> Set<String> {
+        Set(workers.with(fingerprint: fingerprint).filter { !$0.quarantined }.map(\.principal))
+    }
 
     /// Queues the unit of one setup computation, twice when the job verifies its setup.
     func queueSetup(_ kind: UnitKind, blobs: [Data], job: inout CoordinatorJob) {
@@ -73,19 +83,65 @@ extension CoordinatorMachine {
 
     /// Records one worker's answer; once every copy is in, whether they agree bit for bit.
     mutating func recordSetup(_ kind: UnitKind, of id: JobID, blobs: [Data], from worker: WorkerRecord) -> SetupVerdict {
-        let answer = SetupAnswer(principal: worker.principal, worker: worker.publicName, blobs: blobs)
-        guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer]) }
+        let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, blobs: blobs)
+        guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer], dissenters: []) }
         check.answers.append(answer)
         jobs[id]!.setupChecks[kind] = check
         return Self.verdict(kind, check)
     }
 
     static func verdict(_ kind: UnitKind, _ check: SetupCheck) -> SetupVerdict {
-        guard check.answers.count >= check.copies, let first = check.answers.first else { return .waiting }
-        if let other = check.answers.dropFirst().first(where: { $0.blobs != first.blobs }) {
-            return .disagreed("\(kind) embeddings of worker \(first.worker) and worker \(other.worker) differ (verify_setup): one of them computes wrongly or is not what it claims, so the job runs on neither's word")
+        guard check.answers.count >= check.copies, !check.answers.isEmpty else { return .waiting }
+        // The largest group of byte-equal answers (the earliest, on a tie of sizes).
+        var best: [SetupAnswer] = []
+        for a in check.answers {
+            let group = check.answers.filter { $0.blobs == a.blobs }
+            if group.count > best.count { best = group }
         }
-        return .agreed(check.answers)
+        if best.count == check.answers.count { return .agreed(best, dissenters: []) }
+        if best.count >= 2 { return .agreed(best, dissenters: check.answers.filter { $0.blobs != best[0].blobs }) }
+        if check.answers.count == 2 { return .tied(check.answers) }
+        let names = check.answers.map(\.worker)
+        return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last!) all differ (verify_setup): no two keys agree, so the job runs on none's word")
+    }
+
+    /// Two setup answers differ: a third copy goes to a third key when one is connected (the
+    /// majority wins); otherwise the job fails, naming both.
+    mutating func breakTie(_ kind: UnitKind, of id: JobID, _ answers: [SetupAnswer], task: UnitTask, at now: Double) {
+        guard var job = jobs[id], let model = job.model else { return }
+        let asked = Set(answers.map(\.principal))
+        let third = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined && !asked.contains($0.principal) }
+        guard third else {
+            finish(id, .failed, error: Self.unbrokenTie(kind, answers), at: now)
+            return
+        }
+        job.setupChecks[kind]!.copies += 1
+        job.pending.prepend(job.makeUnit(kind, blobs: task.blobs))
+        jobs[id] = job
+        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
+        let note = "verify_setup: the \(kind) embeddings of \(names) differ; a third key decides"
+        log(.warning, note)
+        send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
+    }
+
+    static func unbrokenTie(_ kind: UnitKind, _ answers: [SetupAnswer]) -> String {
+        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
+        return "\(kind) embeddings of \(names) differ (verify_setup) and no third key is connected to break the tie: one of them computes wrongly or is not what it claims, so the job runs on neither's word"
+    }
+
+    /// A tie-break copy whose third key left before taking it: the job fails as when no third
+    /// key was there (instead of waiting for one forever).
+    mutating func abandonUnbreakableTies(at now: Double) {
+        for id in jobOrder {
+            guard let job = jobs[id], job.phase == .setup else { continue }
+            for kind in [UnitKind.text, .references] {
+                guard let check = job.setupChecks[kind], check.copies > 2, check.answers.count < check.copies,
+                      let offset = job.pending.firstOffset(where: { $0.spec.kind == kind }), let task = job.pending.peek(at: offset),
+                      !hasEligibleWorker(task, of: id) else { continue }
+                finish(id, .failed, error: Self.unbrokenTie(kind, check.answers), at: now)
+                break
+            }
+        }
     }
 
     /// Whether `task` may go to the worker at `peer`: never a unit the worker already holds (a
@@ -93,6 +149,7 @@ extension CoordinatorMachine {
     /// principals.
     func mayRun(_ task: UnitTask, of job: CoordinatorJob, on peer: PeerID) -> Bool {
         if job.inFlight[task.spec.unit]?.holders.contains(peer) == true { return false }
+        if job.attempts[task.spec.unit]?.answeredBadly(peer) == true { return false }
         if workers[peer]?.info.precisions.contains(task.spec.options.precision) != true { return false }
         let kind = task.spec.kind
         guard kind == .text || kind == .references, let check = job.setupChecks[kind], check.copies > 1,
@@ -111,7 +168,10 @@ extension CoordinatorMachine {
             if let i = available.firstIndex(where: { workers[$0]!.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
                 return (t, i)
             }
-            let constrained = (task.spec.kind == .text || task.spec.kind == .references) && (job.setupChecks[task.spec.kind]?.copies ?? 1) > 1
+            // Units that exclude some workers: a verified setup's copies, a late unit's copy, a
+            // retry after a bad answer. Any other unit fits every worker of the model.
+            let constrained = ((task.spec.kind == .text || task.spec.kind == .references) && (job.setupChecks[task.spec.kind]?.copies ?? 1) > 1)
+                || job.inFlight[task.spec.unit] != nil || job.attempts[task.spec.unit] != nil
             if !constrained { return nil }  // an unconstrained unit fits no available worker: neither does any later one
         }
         return nil
@@ -131,7 +191,7 @@ extension CoordinatorMachine {
                 check.copies -= 1
                 jobs[id]!.setupChecks[kind] = check
                 log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")
-                if case .agreed(let answers) = Self.verdict(kind, check) {
+                if case .agreed(let answers, _) = Self.verdict(kind, check) {
                     setupAgreed(kind, of: id, WireMessage(type: .result, blobs: answers[0].blobs), producers: answers, at: now)
                 }
             }

@@ -9,15 +9,20 @@ struct UnitDeadlines: Sendable {
         var factor = 4.0
         /// ...but at least this many seconds...
         var floor = 10.0
-        /// ...and this many while fewer than `minimumSamples` units of the kind have finished.
+        /// ...and this many until a unit of the kind has finished (one sample is enough: the
+        /// floor guards against a lucky first one, and a job must not wait `initial` on a
+        /// worker that holds its first units while others answer theirs).
         var initial = 120.0
-        var minimumSamples = 3
+        var minimumSamples = 1
         /// Compute times kept per kind (the most recent).
         var window = 64
     }
 
     let settings: Settings
     private var samples: [UnitKind: [Double]] = [:]
+    /// The median per kind, kept up to date by `record` (the clock asks for it for every unit
+    /// in flight on every tick).
+    private var medians: [UnitKind: Double] = [:]
 
     init(settings: Settings) { self.settings = settings }
 
@@ -25,16 +30,16 @@ struct UnitDeadlines: Sendable {
         guard seconds.isFinite, seconds >= 0 else { return }
         samples[kind, default: []].append(seconds)
         if samples[kind]!.count > settings.window { samples[kind]!.removeFirst() }
+        let s = samples[kind]!
+        guard s.count >= settings.minimumSamples else { return }
+        let sorted = s.sorted()
+        medians[kind] = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    func median(_ kind: UnitKind) -> Double? {
-        guard let s = samples[kind], s.count >= settings.minimumSamples else { return nil }
-        let sorted = s.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    func median(_ kind: UnitKind) -> Double? { medians[kind] }
 
     func deadline(_ kind: UnitKind) -> Double {
-        guard let m = median(kind) else { return settings.initial }
+        guard let m = medians[kind] else { return settings.initial }
         return max(settings.floor, settings.factor * m)
     }
 }

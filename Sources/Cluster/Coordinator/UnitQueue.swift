@@ -49,6 +49,11 @@ struct UnitQueue: Sequence {
         return slots.remove(at: head + offset)!
     }
 
+    /// The unit at `offset` from the front, left in place.
+    func peek(at offset: Int) -> UnitTask? {
+        head + offset < slots.count ? slots[head + offset] : nil
+    }
+
     /// The offset from the front of the first unit that matches.
     func firstOffset(where matches: (UnitTask) -> Bool) -> Int? {
         slots[head...].firstIndex { $0.map(matches) ?? false }.map { $0 - head }

@@ -8,6 +8,17 @@ struct UnitRef: Hashable {
     let unit: Int
 }
 
+/// One unit a worker holds, with what its deadline is measured from (WorkerHealth.swift).
+struct HeldUnit: Equatable {
+    let ref: UnitRef
+    let kind: UnitKind
+    /// When it was sent to the worker.
+    let dispatchedAt: Double
+    /// When it last missed its deadline on this worker (nil: never): another deadline counts
+    /// from then.
+    var missedAt: Double?
+}
+
 /// What the coordinator knows of one connected worker.
 struct WorkerRecord {
     let peer: PeerID
@@ -15,31 +26,50 @@ struct WorkerRecord {
     var lastSeen: Double
     var idleSince: Double
     /// Units handed to it, oldest first (it answers them in this order).
-    var inFlight: [UnitRef] = []
+    var inFlight: [HeldUnit] = []
     /// Jobs whose CONTEXT it has.
     var contexts: Set<JobID> = []
-    /// When its oldest unit started computing (its previous answer, or the dispatch to an idle
-    /// worker); nil when it holds none.
+    /// When it last answered (or, idle until then, was given a unit): every unit it holds is
+    /// late once it has said nothing for that unit's deadline since. nil when it holds none.
     var headStartedAt: Double?
-    /// Units it held past their deadline.
+    /// Deadlines it missed: each unit it held past its deadline, and each further deadline
+    /// such a unit stays unanswered.
     var missedDeadlines = 0
-    /// It missed too many deadlines: it gets no more work until it announces itself again.
-    var quarantined = false
+    /// Bad answers (non-finite, wrong-shaped, missing, undecodable, reported errors) that a
+    /// good answer of another worker to the same unit proved wrong.
+    var strikes = 0
+    /// Why it gets no more work, until it announces itself again (nil: it is not quarantined).
+    var quarantine: QuarantineReason?
+
+    var quarantined: Bool { quarantine != nil }
     /// For operators (RackStatus): when it announced itself, units it answered since.
     var joined = 0.0
     var unitsDone = 0
 
+    /// What it is doing, as STATUS and metrics report it.
+    var state: WorkerState {
+        if quarantine != nil { return .quarantined }
+        return inFlight.isEmpty ? .idle : .busy
+    }
+
     /// Takes one unit off its list (a result or a failure for it came back).
     mutating func finished(_ ref: UnitRef, at now: Double) {
-        guard let i = inFlight.firstIndex(of: ref) else { return }
+        guard let i = inFlight.firstIndex(where: { $0.ref == ref }) else { return }
         inFlight.remove(at: i)
-        if i == 0 { headStartedAt = inFlight.isEmpty ? nil : now }
+        headStartedAt = inFlight.isEmpty ? nil : now
         if inFlight.isEmpty { idleSince = now }
     }
 
     /// Who the transport says it is, and how clients see it named (CoordinatorMachine+Admission).
     var identity: PeerIdentity = .anyone
     var publicName = ""
+
+    /// How logs name it: the name clients see, and the name it gave itself when that differs
+    /// (cut to `PeerText.limit`: it is the peer's word).
+    var logName: String {
+        let own = PeerText.clip(info.name)
+        return publicName == info.name || publicName.isEmpty ? own : "\(publicName) [\(own)]"
+    }
 
     /// Who stands behind it: its key, or (unauthenticated) its connection. Two copies of a
     /// verified setup never go to one principal.

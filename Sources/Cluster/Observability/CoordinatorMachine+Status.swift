@@ -19,11 +19,10 @@ extension CoordinatorMachine {
     /// Workers, live jobs (oldest first) and queue depth per model, at `now`.
     public func statusSnapshot(at now: Double) -> RackStatus {
         let workerList = workers.all.map { w -> WorkerStatus in
-            let state: WorkerState = w.quarantined ? .quarantined : (w.inFlight.isEmpty ? .idle : .busy)
             let alive = max(now - w.joined, 1e-9)
             return WorkerStatus(name: w.publicName, host: w.info.name, model: w.info.model, fingerprint: w.info.fingerprint,
-                                precisions: w.info.precisions, state: state, unitsInFlight: w.inFlight.count, unitsDone: w.unitsDone,
-                                unitsPerSecond: Double(w.unitsDone) / alive, strikes: w.missedDeadlines,
+                                precisions: w.info.precisions, state: w.state, unitsInFlight: w.inFlight.count, unitsDone: w.unitsDone,
+                                unitsPerSecond: Double(w.unitsDone) / alive, strikes: w.strikes + w.missedDeadlines,
                                 lastSeenSecondsAgo: max(0, now - w.lastSeen))
         }.sorted { $0.name < $1.name }
         var queues: [String: QueueStatus] = [:]

@@ -15,14 +15,13 @@ public enum StatusClient {
         defer { socket.close() }
         let security = try config.security.peerSecurity()
         try security.apply(to: socket)
-        var watch: HandshakeWatch?
-        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .operator) }
+        let watch = try HandshakeWatch.watch(socket, context: context, endpoint: config.coordinator.endpoint, role: .operator, key: security.publicKey)
         try socket.connect(config.coordinator.endpoint)
         let request = WireMessage(.statusRequest, StatusRequest()).frames
         var sent = false
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
-            if let failure = watch?.failure() { throw StatusError("\(failure)") }
+            if let diagnosis = watch?.update(), diagnosis.isHopeless(after: 3), let why = diagnosis.lastFailure { throw StatusError(why) }
             // Never a blocking send: while a refused handshake is retried the DEALER may have
             // no pipe to queue on, and a blocking send would wait forever.
             if !sent { sent = try socket.send(request, dontWait: true) }

@@ -4,7 +4,7 @@ import WinCLIP
 
 /// The largest frame (ZMQ_MAXMSGSIZE, which libzmq checks per frame) a legitimate message
 /// carries for a model, plus a margin; a peer sending a larger one is disconnected by libzmq
-/// before the frame is buffered. The candidates (docs/protocol.md): a JSON body (1 MiB at
+/// before the frame is buffered. The candidates (docs/protocol.md): a JSON body (64 KiB at
 /// most), an image `[3,S,S]`, reference patch tokens `[K·G²,W]` and reference windows
 /// `[K·n_s,E]` (n_s ≤ G²), K at most `maxReferences`.
 public enum FrameLimit {

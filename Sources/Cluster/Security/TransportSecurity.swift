@@ -33,6 +33,12 @@ public enum PeerSecurity: Sendable, Equatable {
     case none
     case curve(serverKey: CurveKey, keys: CurveKeyPair)
 
+    /// This peer's public key (nil under `mode: none`).
+    var publicKey: CurveKey? {
+        if case .curve(_, let keys) = self { return keys.publicKey }
+        return nil
+    }
+
     public func apply(to socket: ZMQSocket) throws {
         guard case .curve(let server, let keys) = self else { return }
         try requireCurve()
@@ -51,6 +57,10 @@ extension ZMQSocket {
         let rc = value.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, value.count) }
         guard rc == 0 else { throw ZMQError("zmq_setsockopt \(option)") }
     }
+
+    /// Handshakes of this (server) socket go to the context's ZAP handler even under NULL,
+    /// which libzmq asks only when the socket has a domain: it assigns the routing ids.
+    func setZAPDomain(_ domain: String) throws { try setBytes(ZMQ_ZAP_DOMAIN, Data(domain.utf8)) }
 
     /// The CURVE server side with this secret key; a ZAP handler of the socket's context
     /// decides who may connect (without one, libzmq would let every key in: callers bind

@@ -12,13 +12,28 @@ import Logging
 ///   `Identity`, which libzmq applies after the peer's own handshake metadata): a peer's
 ///   self-chosen routing id never reaches the ROUTER, so no peer can collide with another's
 ///   or with the ids libzmq generates itself (the `socket_base.cpp:2130` abort).
+///
+/// Under `mode: none` (`Mechanism.null`) it authenticates nobody: it accepts every NULL
+/// handshake and only gives the connection its random routing id, for the same reason.
 struct ZAPHandler {
+    /// Which handshakes it accepts.
+    enum Mechanism: Equatable {
+        /// CURVE, keys of the key ring only.
+        case curve
+        /// NULL (`security.mode: none`): everyone, with a routing id chosen here.
+        case null
+    }
+
     var keyRing: KeyRing
+    let mechanism: Mechanism
     /// Unknown keys already logged (bounded: a flood of fresh keys cannot grow it forever).
     private var loggedUnknown: Set<String> = []
     static let maxLoggedUnknown = 4096
 
-    init(keyRing: KeyRing) { self.keyRing = keyRing }
+    init(keyRing: KeyRing = KeyRing(), mechanism: Mechanism = .curve) {
+        self.keyRing = keyRing
+        self.mechanism = mechanism
+    }
 
     struct Answer: Equatable {
         let reply: [Data]
@@ -37,6 +52,13 @@ struct ZAPHandler {
         let requestID = request[1]
         let address = String(decoding: request[3], as: UTF8.self)
         let mechanism = String(decoding: request[5], as: UTF8.self)
+        if self.mechanism == .null {
+            guard mechanism == "NULL" else {
+                return Answer(reply: Self.reply(requestID, status: "400", text: "NULL expected"),
+                              log: (.warning, "refused a \(PeerText.clip(mechanism)) handshake from \(address): security.mode is none (the peer has CURVE keys configured)"))
+            }
+            return Answer(reply: Self.reply(requestID, status: "200", text: "OK", metadata: Self.metadata(["Identity": routingID()])), log: nil)
+        }
         guard mechanism == "CURVE", request.count == 7, let key = try? CurveKey(bytes: request[6]) else {
             return Answer(reply: Self.reply(requestID, status: "400", text: "CURVE required"),
                           log: (.warning, "refused a \(mechanism) handshake from \(address): security.mode is curve"))

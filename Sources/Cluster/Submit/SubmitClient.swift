@@ -56,14 +56,14 @@ public struct SubmitClient: Sendable {
         self.logger = logger
     }
 
-    /// A DEALER to the coordinator, with its CURVE keys and, under CURVE, a watch on the handshake
-    /// (so that a refused key is reported at once, not as a silent coordinator).
+    /// A DEALER to the coordinator, with its CURVE keys and a watch on the handshake (so that a
+    /// refused key or a security.mode mismatch is reported at once, not as a silent coordinator).
     func connect() throws -> (socket: ZMQSocket, watch: HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.silenceTimeout)
         try security.apply(to: socket)
-        var watch: HandshakeWatch?
-        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .client) }
+        let watch = try HandshakeWatch.watch(socket, context: context, endpoint: endpoint, role: .client, key: security.publicKey)
         try socket.connect(endpoint)
         return (socket, watch)
     }
@@ -72,6 +72,10 @@ public struct SubmitClient: Sendable {
     static func waitingMessage(endpoint: String, seconds: Int) -> String {
         "no answer yet from the coordinator at \(endpoint) after \(seconds) s; still trying (is `winclip-coord serve` running there, and is that its endpoint?)"
     }
+
+    /// Connections lost mid-handshake this many times in a row (libzmq retries every 100 ms):
+    /// the submit gives up with the reason. One may be a coordinator restarting.
+    static let handshakeFailuresToGiveUp = 3
 
     public func run(_ job: SubmitJob, sink: SubmitSink, stop: StopSignal = StopSignal()) throws -> JobSummary {
         var (socket, watch) = try connect()
@@ -126,7 +130,9 @@ public struct SubmitClient: Sendable {
             if let frames = try socket.receive(timeoutMs: wait) {
                 actions += machine.received(frames, at: monotonicSeconds())
             }
-            if let failure = watch?.failure() { throw SubmitError(failure) }
+            if let diagnosis = watch?.update(), diagnosis.isHopeless(after: Self.handshakeFailuresToGiveUp), let failure = diagnosis.lastFailure {
+                throw SubmitError(failure)
+            }
             actions += machine.tick(at: monotonicSeconds())
             if stop.isRequested && !stopSent {
                 stopSent = true

@@ -75,6 +75,23 @@ public final class ZMQSocket {
     /// Largest message accepted; a peer sending more is disconnected (bounded memory).
     public func setMaxMessageSize(_ bytes: Int64) throws { try setInt64(ZMQ_MAXMSGSIZE, bytes) }
 
+    /// A connection whose peer vanished without a FIN (a cut link, a dead host) is closed
+    /// within `timeout` seconds instead of TCP's minutes: ZMTP heartbeats (PING every
+    /// `interval`, the peer told to expect them within `timeout`) and TCP keepalive probes
+    /// on the same scale. The protocol's own heartbeats decide what a silent peer means; this
+    /// only frees the socket's dead pipe so that the next connection starts clean.
+    public func setLiveness(interval: Double, timeout: Double) throws {
+        let ivl = Int32(max(100, interval * 1000)), ttl = Int32(max(Double(ivl) * 2, timeout * 1000))
+        try setInt(ZMQ_HEARTBEAT_IVL, ivl)
+        try setInt(ZMQ_HEARTBEAT_TIMEOUT, ttl)
+        try setInt(ZMQ_HEARTBEAT_TTL, ttl)
+        let seconds = Int32(max(1, (timeout / 3).rounded(.down)))
+        try setInt(ZMQ_TCP_KEEPALIVE, 1)
+        try setInt(ZMQ_TCP_KEEPALIVE_IDLE, seconds)
+        try setInt(ZMQ_TCP_KEEPALIVE_INTVL, seconds)
+        try setInt(ZMQ_TCP_KEEPALIVE_CNT, 2)
+    }
+
     /// ROUTER: a send to a peer that is gone is an error, not silently dropped.
     public func setRouterMandatory() throws { try setInt(ZMQ_ROUTER_MANDATORY, 1) }
 

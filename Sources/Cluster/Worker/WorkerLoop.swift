@@ -57,6 +57,7 @@ public struct WorkerLoop: Sendable {
         var machine = WorkerMachine(ready: ready, settings: settings)
         logger.info("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
         var stopSent = false
+        var lastHandshakeFailure = (text: "", at: -Double.infinity)
         var actions = machine.connected(at: monotonicSeconds())
         let wait = max(1, Int(settings.heartbeatInterval * 500))
         while true {
@@ -78,7 +79,14 @@ public struct WorkerLoop: Sendable {
                 }
             }
             actions = []
-            if let failure = watch?.failure() { logger.error("worker \(ready.name): \(failure)") }
+            if let failure = watch?.update().lastFailure {
+                // libzmq retries every 100 ms: the same reason is repeated every 30 s at most.
+                let now = monotonicSeconds()
+                if failure != lastHandshakeFailure.text || now - lastHandshakeFailure.at >= 30 {
+                    logger.error("worker \(ready.name): \(failure); retrying")
+                    lastHandshakeFailure = (failure, now)
+                }
+            }
             let readable = try ZMQSocket.poll([socket, compute], timeoutMs: wait)
             let now = monotonicSeconds()
             if readable[0], let frames = try socket.receive(timeoutMs: 0) {
@@ -99,9 +107,9 @@ public struct WorkerLoop: Sendable {
     func connect() throws -> (ZMQSocket, HandshakeWatch?) {
         let socket = try ZMQSocket(context, .dealer)
         try socket.setMaxMessageSize(maxFrameBytes)
+        try socket.setLiveness(interval: settings.heartbeatInterval, timeout: settings.heartbeatInterval * Double(settings.liveness))
         try security.apply(to: socket)
-        var watch: HandshakeWatch?
-        if case .curve(_, let keys) = security { watch = try HandshakeWatch(context: context, socket: socket, key: keys.publicKey, role: .worker) }
+        let watch = try HandshakeWatch.watch(socket, context: context, endpoint: endpoint, role: .worker, key: security.publicKey)
         try socket.connect(endpoint)
         return (socket, watch)
     }

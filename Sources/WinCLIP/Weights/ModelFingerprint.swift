@@ -12,6 +12,12 @@ public enum ModelFingerprint {
         return "\(hex(hash(Data(describing(config).utf8))))-\(hex(hash(data)))"
     }
 
+    /// The fingerprint's first part: what the config alone decides (a coordinator checks a
+    /// worker's READY against its own model config with it).
+    public static func configHash(_ config: ModelConfig) -> String {
+        hex(hash(Data(describing(config).utf8)))
+    }
+
     /// Fingerprint of a model without a file (random weights in benchmarks): config + seed.
     public static func synthetic(config: ModelConfig, seed: UInt64) -> String {
         "\(hex(hash(Data(describing(config).utf8))))-random\(seed)"
