@@ -9,4 +9,4 @@ swift test --disable-swift-testing --skip-build
 echo "== release: parity, scoring and cluster tests"
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --disable-swift-testing --skip-build \
-    --filter 'ModelParityTests|WinCLIPParityTests|ImagePlanTests|MapPolicyTests|ImageTests|FormatTests|KernelTests|PrecisionTests|MetricsTests|PixelMetricsAccumulatorTests|ClusterProcessTests|WindowShardingTests|ConcurrentSubmitTests|NonFiniteResultTests|WorkerFailureTests|ChaosTests|ResumeTests'
+    --filter 'ModelParityTests|WinCLIPParityTests|FullPassBatchTests|ImagePlanTests|MapPolicyTests|ImageTests|FormatTests|KernelTests|PrecisionTests|MetricsTests|PixelMetricsAccumulatorTests|ClusterProcessTests|WindowShardingTests|ConcurrentSubmitTests|NonFiniteResultTests|WorkerFailureTests|ChaosTests|ResumeTests'
