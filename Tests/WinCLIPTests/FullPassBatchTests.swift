@@ -102,6 +102,9 @@ final class FullPassBatchTests: XCTestCase {
         defer { OpenBLAS.setThreads(before) }
         for threads in [1, 2] {
             let gemm = try make(threads)
+            // Where the backend is not known to be batch invariant, the batches run image by
+            // image (`testBatchingFollowsTheBackendsRowInvariance`): still checked, but say so.
+            if !gemm.batchInvariantRows { print("\(label): \(gemm.name) is not known to be batch invariant: batches run one image at a time") }
             let cases = try Self.cases.get()
             for c in cases.fixtures + [cases.fullSize] { try assertBatchesMatchAlone(c, gemm: gemm, "\(label) \(threads) thread(s)") }
         }
@@ -172,6 +175,44 @@ final class FullPassBatchTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// OpenBLAS as it is, recording the row count of every linear product and reporting
+    /// `batchInvariantRows` as told.
+    final class RowRecording: MatMulBackend, @unchecked Sendable {
+        let inner: OpenBLASBackend
+        let batchInvariantRows: Bool
+        var linearRows: [Int] = []  // one test thread
+        init(inner: OpenBLASBackend, batchInvariantRows: Bool) {
+            self.inner = inner
+            self.batchInvariantRows = batchInvariantRows
+        }
+        var name: String { inner.name }
+        func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                  b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+            inner.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        func linear(_ x: UnsafePointer<Float>, rows: Int, weights: LinearWeights, into y: UnsafeMutablePointer<Float>) {
+            linearRows.append(rows)
+            inner.linear(x, rows: rows, weights: weights, into: y)
+        }
+    }
+
+    /// The linear layers multiply every image's rows at once where the backend is batch
+    /// invariant, and one image's rows at a time where it is not (same results either way).
+    func testBatchingFollowsTheBackendsRowInvariance() throws {
+        let c = try Self.cases.get().fixtures[0]
+        let tokens = c.scorer.model.config.vision.tokens, layers = c.scorer.model.config.vision.layers
+        var results: [[[UInt32]]] = []
+        for invariant in [true, false] {
+            let gemm = RowRecording(inner: Fixtures.backend, batchInvariantRows: invariant)
+            results.append(bits(try c.scorer.runFullPasses(pixels: Array(c.images.prefix(3)), context: c.contexts[1], gemm: gemm)))
+            XCTAssertEqual(gemm.linearRows, Array(repeating: invariant ? 3 * tokens : tokens, count: 4 * layers * (invariant ? 1 : 3)))
+        }
+        XCTAssertEqual(results[0], results[1])
+        // The kernels this machine runs are known to be invariant (else the other tests here
+        // would check the one-at-a-time path only).
+        if OpenBLAS.bestCore() == "SkylakeX" { XCTAssertTrue(Fixtures.backend.batchInvariantRows, Fixtures.backend.name) }
     }
 
     /// An image of the wrong size is refused by its place in the batch, before any work; an

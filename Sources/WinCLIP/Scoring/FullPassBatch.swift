@@ -9,8 +9,8 @@ import Options
 /// activations), and the products whose shape would change with the batch are run per image
 /// with the shapes of the single pass (the patch embedding, the pooled projection, the
 /// few-shot association). That the linear layers' GEMM gives each row the same bits whatever
-/// the row count is a property of the backend, checked by `FullPassBatchTests` for OpenBLAS
-/// and oneDNN (fp32 and bf16).
+/// the row count is a property of the backend (`MatMulBackend.batchInvariantRows`); on a
+/// backend without it the images run one at a time, so the scores never depend on the batch.
 extension WinCLIPScorer {
     /// Runs the full pass of each preprocessed image [3, S, S] and returns one `.full` result
     /// per image, in order: what `run(.full, pixels:)` returns for that image alone. An image
@@ -22,6 +22,9 @@ extension WinCLIPScorer {
             throw ScoringError("pixels of image \(bad) of the batch must be [3, \(v.imageSize), \(v.imageSize)], got \(images[bad].count) values")
         }
         guard !images.isEmpty else { return [] }
+        if images.count > 1 && !gemm.batchInvariantRows {
+            return try images.flatMap { try runFullPasses(pixels: [$0], context: context, gemm: gemm) }
+        }
         let b = images.count
         // Token rows of every image, [B, T, W]; each image's patch embedding is its own GEMM.
         var tokens: [Float] = []
