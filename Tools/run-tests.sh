@@ -13,4 +13,4 @@ echo "== release: parity, scoring and cluster tests"
 release=(--scratch-path .build-release-tests -c release -Xswiftc -enable-testing)
 swift build "${release[@]}" --build-tests
 swift test "${release[@]}" --disable-swift-testing --skip-build \
-    --filter 'ModelParityTests|WinCLIPParityTests|ImagePlanTests|MapPolicyTests|ImageTests|FormatTests|KernelTests|PrecisionTests|MetricsTests|PixelMetricsAccumulatorTests|ClusterProcessTests|WindowShardingTests|ConcurrentSubmitTests|NonFiniteResultTests|WorkerFailureTests|ChaosTests|ResumeTests|JobDecisionParityTests'
+    --filter 'ModelParityTests|WinCLIPParityTests|FullPassBatchTests|ImagePlanTests|MapPolicyTests|ImageTests|FormatTests|KernelTests|PrecisionTests|MetricsTests|PixelMetricsAccumulatorTests|ClusterProcessTests|WindowShardingTests|ConcurrentSubmitTests|NonFiniteResultTests|WorkerFailureTests|ChaosTests|ResumeTests|JobDecisionParityTests|BadWorkerTests'

@@ -36,6 +36,9 @@ struct WinCLIPBench: ParsableCommand {
     @Option(help: "Linear layers in fp32 (OpenBLAS) or bf16 (oneDNN; needs AVX512_BF16 or AMX); \"fp32,bf16\" measures both in one run and prints their ratio.")
     var precision = "fp32"
 
+    @Option(help: "Also time the scorer's full passes (classification's unit) at batch 1 and at this many images per batch (bit-identical scores, one larger GEMM per linear layer).")
+    var fullBatch: Int?
+
     @Option(help: "GEMM library of fp32's linear layers: openblas (the product's default) or onednn (its f32 matmul, an option).")
     var fp32Gemm = "openblas"
 
@@ -48,6 +51,7 @@ struct WinCLIPBench: ParsableCommand {
             precisions.append(p)
         }
         guard !precisions.isEmpty else { throw ValidationError("--precision needs fp32, bf16 or both") }
+        if let fullBatch, fullBatch < 1 { throw ValidationError("--full-batch needs 1 or more images, got \(fullBatch)") }
         var backends: [MatMulBackend] = []
         guard ["openblas", "onednn"].contains(fp32Gemm) else { throw ValidationError("--fp32-gemm is openblas or onednn") }
         for p in precisions {
@@ -118,14 +122,29 @@ struct WinCLIPBench: ParsableCommand {
         }
 
         var tokens: [Float] = []
+        var batchImagesPerSecond: (one: Double, batched: Double)?
         let full = measure("full image pass (\(config.vision.tokens) tok)") {
             tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: counter)
             _ = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: config.vision.tokens), keepTokens: true, gemm: counter)
         }
         var image = full
-        // The scorer's window encoders: independent windows (the default attention).
         let tokenizer = try SimpleTokenizer()
         let scorer = try WinCLIPScorer(model: model, scales: scaleList, tokenizer: tokenizer)
+        if let fullBatch {
+            // The scorer's full passes as a worker runs them (zero-shot: classification), on
+            // distinct images, alone and batched; per-image figures come from the same table.
+            let e = config.embedDim
+            let context = ScoringContext(text: TextEmbeddings(normal: (0..<e).map { _ in rng.nextFloat() - 0.5 }, anomalous: (0..<e).map { _ in rng.nextFloat() - 0.5 }), references: nil)
+            let images = (0..<fullBatch).map { i in i == 0 ? pixels : (0..<(3 * s * s)).map { _ in rng.nextFloat() * 4 - 2 } }
+            let one = try measure("full pass, batch 1") {
+                _ = try scorer.runFullPasses(pixels: [images[0]], context: context, gemm: counter)
+            }
+            let batched = try measure("full pass, batch \(fullBatch)") {
+                _ = try scorer.runFullPasses(pixels: images, context: context, gemm: counter)
+            }
+            batchImagesPerSecond = (1 / one.seconds, Double(fullBatch) / batched.seconds)
+        }
+        // The scorer's window encoders: independent windows (the default attention).
         for (scale, encoder) in zip(scaleList, scorer.windowEncoders) {
             let masks = encoder.masks
             image = image + measure("windows k=\(scale) (\(masks.count)x\(masks.sequenceLength) tok)") {
@@ -155,6 +174,10 @@ struct WinCLIPBench: ParsableCommand {
                          t.cpuSeconds / t.seconds / Double(threads), (t.flops / t.cpuSeconds) / (ceiling.flops / ceiling.cpuSeconds)))
         }
         print(String(format: "images/s: %.3f (%.2f s per image, segmentation, %@)", 1 / image.seconds, image.seconds, precision.rawValue))
+        if let fullBatch, let rates = batchImagesPerSecond {
+            print(String(format: "full passes/s (classification, %@): batch 1 %.3f, batch %d %.3f (x%.2f)", precision.rawValue, rates.one, fullBatch,
+                         rates.batched, rates.batched / rates.one))
+        }
         return 1 / image.seconds
     }
 

@@ -29,6 +29,7 @@ public final class CountingBackend: MatMulBackend, Sendable {
     /// The inner backend's fp32 form, counted into the same total.
     public var exact: MatMulBackend { CountingBackend(inner.exact, tally: tally) }
     public var parallelism: Int { inner.parallelism }
+    public var batchInvariantRows: Bool { inner.batchInvariantRows }
 
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,

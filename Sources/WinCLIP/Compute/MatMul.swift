@@ -21,11 +21,17 @@ public protocol MatMulBackend: Sendable {
     var exact: MatMulBackend { get }
     /// Threads each product uses; the model splits its element-wise work over as many.
     var parallelism: Int { get }
+    /// Whether `linear` gives each row the same bits whatever the row count and the row's
+    /// place in the product, so that images batched into one product score exactly as alone.
+    /// True only for kernels where this was checked (`FullPassBatchTests` runs the ones this
+    /// machine has); on any other backend `runFullPasses` runs one image at a time.
+    var batchInvariantRows: Bool { get }
 }
 
 extension MatMulBackend {
     public var exact: MatMulBackend { self }
     public var parallelism: Int { 1 }
+    public var batchInvariantRows: Bool { false }
 
     /// The fp32 product through `gemm`.
     public func linear(_ x: UnsafePointer<Float>, rows: Int, weights w: LinearWeights, into y: UnsafeMutablePointer<Float>) {
@@ -45,6 +51,10 @@ public struct OpenBLASBackend: MatMulBackend {
     public var name: String { "openblas-\(status.core)" }
     /// OpenBLAS's thread count (one setting per process).
     public var parallelism: Int { OpenBLAS.threads }
+    /// OpenBLAS 0.3.21's SkylakeX and Sandybridge sgemm kernels compute every row alike. Its
+    /// Haswell kernel does not: rows take different micro-kernel paths by their place modulo
+    /// 24, so a row of an image batched at another offset differs in the last bits.
+    public var batchInvariantRows: Bool { OpenBLAS.batchInvariantCores.contains(status.core) }
 
     public init(threads: Int? = nil, logger: Logger? = nil) throws {
         status = try OpenBLAS.load(logger: logger)

@@ -22,6 +22,9 @@ public enum OneDNN {
         public var description: String { "oneDNN \(version), ISA \(isa), \(precision) matmul \(implementation)" }
     }
 
+    /// Matmul kernels that give each row the same bits at any row count and offset.
+    public static let batchInvariantImplementations: Set<String> = ["brg:avx512_core", "brg:avx512_core_bf16"]
+
     private static let libraryPaths = ["libdnnl.so.2", "libdnnl.so", "/usr/lib/x86_64-linux-gnu/libdnnl.so.2", "/usr/lib/aarch64-linux-gnu/libdnnl.so.2"]
 
     nonisolated(unsafe) private static var cached: [Precision: Result<Status, PrecisionUnavailable>] = [:]  // guarded by `lock`
@@ -148,6 +151,9 @@ public struct OneDNNBackend: MatMulBackend {
     public var name: String { "onednn-\(precision)-\(status.isa)" }
     public var exact: MatMulBackend { precision == .fp32 ? self : fp32 }
     public var parallelism: Int { threads }
+    /// oneDNN's brgemm matmul on AVX-512 (f32 and bf16) computes every row alike at any row
+    /// count (checked at 1 to 64 threads); other kernels (AMX, AVX2) are not known to.
+    public var batchInvariantRows: Bool { OneDNN.batchInvariantImplementations.contains(status.implementation) }
 
     private var preparedKey: String { "onednn-\(precision)" }
 

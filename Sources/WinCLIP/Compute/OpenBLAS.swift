@@ -28,6 +28,10 @@ public enum OpenBLAS {
     /// Cores of OpenBLAS 0.3.x that mean "CPU not recognised": generic SSE kernels.
     public static let fallbackCores: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood", "Banias", "Unknown"]
 
+    /// Cores whose sgemm gives each row the same bits at any row count and offset (checked on
+    /// 0.3.21 at 1 to 64 threads for the full-size model's linear shapes).
+    public static let batchInvariantCores: Set<String> = ["SkylakeX", "Sandybridge"]
+
     private static let libraryPaths = [
         "libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
         "/usr/lib/aarch64-linux-gnu/libopenblas.so.0", "libopenblas.dylib",

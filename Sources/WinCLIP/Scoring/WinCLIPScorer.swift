@@ -74,15 +74,10 @@ public struct WinCLIPScorer: Sendable {
         guard pixels.count == 3 * v.imageSize * v.imageSize else {
             throw ScoringError("pixels must be [3, \(v.imageSize), \(v.imageSize)], got \(pixels.count) values")
         }
-        let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
         switch unit {
         case .full:
-            let full = model.vision.encodeSequences(tokens, batch: .uniform(count: 1, length: v.tokens), keepTokens: context.fewShot, gemm: gemm)
-            let imageScore = Similarity.anomalousClassScores(full.embeddings, width: e, text: context.text, temperature: t)[0]
-            guard let references = context.references else { return .full(imageScore: imageScore, fewShotPatches: nil) }
-            let patches = Self.patchTokens(full.tokens!, images: 1, tokens: v.tokens, width: v.width)
-            return .full(imageScore: imageScore,
-                         fewShotPatches: Similarity.visualAssociation(patches, width: v.width, normalizedReferences: references.patchTokens, gemm: gemm))
+            // A batch of one: the batched and the single pass are one code path.
+            return try runFullPasses(pixels: [pixels], context: context, gemm: gemm)[0]
         case .windows(let scale, let range):
             guard scale >= 0, scale < windowEncoders.count, range.lowerBound >= 0, !range.isEmpty, range.upperBound <= windowEncoders[scale].masks.count else {
                 throw ScoringError("windows \(range) of scale index \(scale) do not exist for scales \(scales)")
@@ -90,6 +85,7 @@ public struct WinCLIPScorer: Sendable {
             if let refs = context.references, refs.windows.count != windowEncoders.count {
                 throw ScoringError("the references hold \(refs.windows.count) scales, the options \(windowEncoders.count)")
             }
+            let tokens = model.vision.embedTokens(pixels: pixels, count: 1, gemm: gemm)
             let embeddings = windowEncoders[scale].encode(tokens: tokens, images: 1, windows: range, gemm: gemm)
             let zero = Similarity.anomalousClassScores(embeddings, width: e, text: context.text, temperature: t)
             guard let references = context.references else { return .windows(zeroShot: zero, fewShot: nil) }
