@@ -135,7 +135,9 @@ def check(job, reference_run, name):
             worst = max(worst, float("inf") if ours is None else abs(ours - reference_run[level][key]))
     rows = read_rows(job)
     labels = sum(rows[rel].get("pred_label") != ref["pred_label"] for rel, ref in reference_run["images"].items())
-    normalized = max(abs((rows[rel].get("normalized_score") or float("inf")) - ref["normalized_score"])
+    def distance(ours, theirs):  # a missing score is infinitely far (0.0 is a real score)
+        return float("inf") if ours is None else abs(ours - theirs)
+    normalized = max(distance(rows[rel].get("normalized_score"), ref["normalized_score"])
                      for rel, ref in reference_run["images"].items())
     pixel_source = (saved.get("pixel") or {}).get("source")
     print(f"{name}: thresholds/min/max max |diff| {worst:.3g}; pred_label mismatches {labels} of "
