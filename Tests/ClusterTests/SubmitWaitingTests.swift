@@ -46,6 +46,23 @@ final class SubmitWaitingTests: XCTestCase {
         XCTAssert(text.contains("tcp://10.9.8.7:5555"), text)
     }
 
+    /// After `connectTimeout` of silence the submit gives up with a typed error, which the client
+    /// turns into a sentence naming the endpoint.
+    func testGivingUpNamesTheEndpoint() throws {
+        var m = SubmitMachine(request: request, at: 0)
+        _ = m.start()
+        var failure: SubmitError?
+        var now = 0.0
+        while failure == nil && now < 120 {
+            now += 0.5
+            for case .finished(.failure(let error)) in m.tick(at: now) { failure = error }
+        }
+        let error = try XCTUnwrap(failure)
+        XCTAssertEqual(error.noAnswerWithin, Int(SubmitSettings().connectTimeout))
+        XCTAssert(error.naming(endpoint: "tcp://10.9.8.7:5555").description.contains("tcp://10.9.8.7:5555"))
+        XCTAssertEqual(SubmitError("other").naming(endpoint: "tcp://x:1"), SubmitError("other"))
+    }
+
     func testAnAnsweringCoordinatorGetsNoNotice() {
         var m = SubmitMachine(request: request, at: 0)
         _ = m.start()

@@ -124,7 +124,7 @@ public struct SubmitClient: Sendable {
                 case .waitingForCoordinator(let seconds):
                     sink.note(Self.waitingMessage(endpoint: endpoint, seconds: seconds))
                 case .finished(let result):
-                    return try result.get()
+                    return try result.mapError { $0.naming(endpoint: endpoint) }.get()
                 }
             }
             if let frames = try socket.receive(timeoutMs: wait) {

@@ -218,7 +218,7 @@ public struct SubmitMachine: Sendable {
             nextWaitingNotice = now + settings.waitingNoticeInterval
         }
         if attempt.accepted == nil && attempt.number == 1 && silence > settings.connectTimeout {
-            return finish(.failure(SubmitError("no answer from the coordinator within \(Int(settings.connectTimeout)) s; is `winclip-coord serve` running there?")))
+            return finish(.failure(.noAnswer(within: Int(settings.connectTimeout))))
         }
         if attempt.accepted != nil && silence > settings.silenceTimeout {
             return lose("the coordinator went silent for \(Int(silence)) s", at: now)
@@ -292,5 +292,26 @@ public struct SubmitMachine: Sendable {
 
 public struct SubmitError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The coordinator never answered the first contact within this many seconds (the client
+    /// names its endpoint, which the machine does not know); nil for any other failure.
+    public let noAnswerWithin: Int?
+    public init(_ description: String) {
+        self.description = description
+        noAnswerWithin = nil
+    }
+
+    /// No answer at all from the coordinator within `seconds`.
+    public static func noAnswer(within seconds: Int) -> SubmitError { SubmitError(noAnswerWithin: seconds, endpoint: nil) }
+
+    private init(noAnswerWithin seconds: Int, endpoint: String?) {
+        let coordinator = endpoint.map { "the coordinator at \($0)" } ?? "the coordinator"
+        description = "no answer from \(coordinator) within \(seconds) s; is `winclip-coord serve` running there, and is that its endpoint?"
+        noAnswerWithin = seconds
+    }
+
+    /// The same error naming the endpoint the client was waiting for.
+    public func naming(endpoint: String) -> SubmitError {
+        guard let seconds = noAnswerWithin else { return self }
+        return SubmitError(noAnswerWithin: seconds, endpoint: endpoint)
+    }
 }
