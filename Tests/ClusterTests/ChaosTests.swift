@@ -23,21 +23,6 @@ final class ChaosTests: XCTestCase {
         }
     }
 
-    func rowCount(_ out: URL) -> Int {
-        guard let data = try? Data(contentsOf: out.appendingPathComponent("results.jsonl")) else { return 0 }
-        return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-    }
-
-    /// Waits until results.jsonl has `rows` rows (or the process ended); returns the seconds.
-    @discardableResult
-    func waitForRows(_ out: URL, _ rows: Int, _ submit: ManagedProcess, seconds: Double = 90) -> Double {
-        let start = Date()
-        while rowCount(out) < rows && submit.process.isRunning && Date().timeIntervalSince(start) < seconds {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return Date().timeIntervalSince(start)
-    }
-
     /// Seconds until the row count grows past `rows` after a disturbance (how long it stalled).
     func stall(_ out: URL, after rows: Int, _ submit: ManagedProcess) -> Double {
         waitForRows(out, rows + 5, submit, seconds: 60)

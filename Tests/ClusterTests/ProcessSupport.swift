@@ -91,3 +91,21 @@ func freeLoopbackPort() throws -> Int {
     guard bound else { throw NSError(domain: "port", code: 1) }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
+
+/// The rows a running submit has written, for tests that act mid-job (ChaosTests, RackNamespaceTests).
+extension XCTestCase {
+    func rowCount(_ out: URL) -> Int {
+        guard let data = try? Data(contentsOf: out.appendingPathComponent("results.jsonl")) else { return 0 }
+        return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    }
+
+    /// Waits (bounded) until results.jsonl has `rows` rows or the submit ended; returns the seconds.
+    @discardableResult
+    func waitForRows(_ out: URL, _ rows: Int, _ submit: ManagedProcess, seconds: Double = 90) -> Double {
+        let start = Date()
+        while rowCount(out) < rows && submit.process.isRunning && Date().timeIntervalSince(start) < seconds {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return Date().timeIntervalSince(start)
+    }
+}

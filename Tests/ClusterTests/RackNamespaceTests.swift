@@ -79,21 +79,6 @@ final class RackNamespaceTests: XCTestCase {
         try Self.must(["-n", rack.ns(host), "link", "set", "eth0", up ? "up" : "down"])
     }
 
-    func rowCount(_ out: URL) -> Int {
-        guard let data = try? Data(contentsOf: out.appendingPathComponent("results.jsonl")) else { return 0 }
-        return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-    }
-
-    /// Waits (bounded) until `out` has `rows` rows or the submit ended; returns the seconds.
-    @discardableResult
-    func waitForRows(_ out: URL, _ rows: Int, _ submit: ManagedProcess, seconds: Double = 90) -> Double {
-        let start = Date()
-        while rowCount(out) < rows && submit.process.isRunning && Date().timeIntervalSince(start) < seconds {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return Date().timeIntervalSince(start)
-    }
-
     func testAPartitionedRackLosesNothing() throws {
         let rack = Rack()
         defer { tearDown(rack) }

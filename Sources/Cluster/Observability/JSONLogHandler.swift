@@ -58,23 +58,8 @@ public final class LineSink: Sendable {
 /// JSON text for strings and metadata values (no Foundation encoder: its key order and number
 /// formatting vary, and log lines are written often).
 enum JSONText {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// The one JSON string quoting of the outputs (results.jsonl, report.html).
+    static func string(_ s: String) -> String { ImageResult.quoted(s) }
 
     static func value(_ v: Logger.Metadata.Value) -> String {
         switch v {
