@@ -71,16 +71,37 @@ final class ObservabilityTests: XCTestCase {
         var held: [WireMessage] = []
         var rounds = 0
         while h.machine.statusSnapshot(at: h.now).workers.first(where: { $0.name == "worker-1" })?.state != .quarantined && rounds < 50 {
-            h.tick(after: 2)
+            // w2 answers within 0.6 s (never late against the 1 s floor); w1 after 1.2 s.
+            h.tick(after: 0.6)
+            _ = h.answerAll(w2)
+            h.tick(after: 0.6)
+            _ = h.answerAll(w2)
             for message in held { h.receive(Harness.result(for: try message.decode(UnitSpec.self), score: 0.25), from: w1) }
             held = h.take(w1, .unit)
-            _ = h.answerAll(w2)
             rounds += 1
         }
         let w = try XCTUnwrap(h.machine.statusSnapshot(at: h.now).workers.first { $0.name == "worker-1" })
         XCTAssertEqual(w.state, .quarantined)
         XCTAssertGreaterThanOrEqual(w.strikes, settings.quarantineAfter)  // two held units can miss in one tick
         XCTAssert(h.events.contains { if case .unitLate = $0 { return true }; return false })
+    }
+
+    /// Missed deadlines never quarantine a model's last worker (a network flap makes every
+    /// worker miss at once; quarantining them all would stall the job for good).
+    func testTheLastWorkerOfAModelIsNotQuarantinedForLateness() throws {
+        var settings = CoordinatorSettings()
+        settings.setDeadlines(factor: 4, floor: 1, initial: 1)
+        settings.workerExpiry = 1000
+        settings.clientExpiry = 1000
+        var h = Harness(settings)
+        h.addWorker(w1)
+        let job = try XCTUnwrap(h.submit(c1, images: 2)).job
+        _ = h.answerAll(w1)
+        for i in 0..<2 { h.sendImage(c1, job: job, index: i) }
+        for _ in 0..<20 { h.tick(after: 2) }  // it holds its units, silent, for 40 s
+        let w = try XCTUnwrap(h.machine.statusSnapshot(at: h.now).workers.first)
+        XCTAssertGreaterThanOrEqual(w.strikes, settings.quarantineAfter, "it did miss its deadlines")
+        XCTAssertNotEqual(w.state, .quarantined)
     }
 
     func testWhoSeesWhat() throws {

@@ -55,6 +55,13 @@ extension CoordinatorMachine {
     /// the queue (its later answers are dropped), and the jobs of its model are told.
     mutating func quarantine(_ peer: PeerID, _ reason: QuarantineReason, at now: Double) {
         guard let w = workers[peer], !w.quarantined else { return }
+        // Missed deadlines never quarantine a model's last worker: when the network flaps or the
+        // rack is overloaded, every worker misses at once, and quarantining them all (until a
+        // reconnect that a surviving connection never makes) would stall every job of the model.
+        if case .missedDeadlines = reason,
+           !workers.all.contains(where: { $0.peer != peer && !$0.quarantined && $0.info.fingerprint == w.info.fingerprint }) {
+            return
+        }
         workers[peer]!.quarantine = reason
         requeue(peer, reason: "was quarantined")
         let note = "worker \(w.publicName) \(reason) and gets no more work (until it reconnects)"
