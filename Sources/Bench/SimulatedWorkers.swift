@@ -5,8 +5,8 @@ import Synchronization
 
 /// Workers that compute nothing: N DEALER sockets, all polled by the one thread that calls
 /// `run`, each announcing a model (READY), beating every second and answering every UNIT at
-/// once with a RESULT of the shape a real worker sends (text: 2 blobs [E]; full: [1];
-/// windows: [count]). They load the coordinator, not the CPU: the scores are constants.
+/// once with a RESULT of the shape a real worker sends (text: 2 vectors [E]; full: a score;
+/// windows: one score per window). They load the coordinator, not the CPU: the scores are constants.
 struct SimulatedWorkers: Sendable {
     let context: ZMQContext
     let endpoint: String
@@ -41,9 +41,7 @@ struct SimulatedWorkers: Sendable {
         }
         counters.markConnected()
         let heartbeat = WireMessage(type: .heartbeat).frames
-        let fullScore = [FloatBlob.encode([0.5])]
-        let text = [FloatBlob.encode([Float](repeating: 0.1, count: embedDim)), FloatBlob.encode([Float](repeating: 0.2, count: embedDim))]
-        var windowScores: [Int: Data] = [:]  // per window count: the blob is the same every time
+        let text = UnitReply.text(TextVectors(normal: [Float](repeating: 0.1, count: embedDim), anomalous: [Float](repeating: 0.2, count: embedDim)))
         var lastBeat = monotonicNow()
         while !stop.isRequested {
             let readable = try ZMQSocket.poll(sockets, timeoutMs: 100)
@@ -52,19 +50,16 @@ struct SimulatedWorkers: Sendable {
                 while let frames = try socket.receive(timeoutMs: 0) {
                     let message = try WireMessage(frames: frames)
                     guard message.type == .unit else { continue }  // CONTEXT, HEARTBEAT: nothing to answer
-                    let spec = try message.decode(UnitSpec.self)
-                    let blobs: [Data]
-                    switch spec.kind {
-                    case .text: blobs = text
-                    case .full: blobs = fullScore
-                    case .windows:
-                        let n = spec.windowCount ?? 0
-                        if windowScores[n] == nil { windowScores[n] = FloatBlob.encode([Float](repeating: 0.3, count: n)) }
-                        blobs = [windowScores[n]!]
+                    let spec = try UnitSpec(decoding: message, imageSize: self.ready.imageSize)
+                    let reply: UnitReply
+                    switch spec.work {
+                    case .text: reply = text
+                    case .fullPass: reply = .fullPass(imageScore: 0.5, fewShotPatches: nil)
+                    case .windows(_, _, let windows, _, _): reply = .windows(zeroShot: [Float](repeating: 0.3, count: windows.count), fewShot: nil)
                     case .references:
                         throw ProtocolError("simulated workers serve zero-shot jobs only (got a references unit)")
                     }
-                    try socket.send(WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit), blobs: blobs).frames)
+                    try socket.send(reply.encode(job: spec.job, unit: spec.unit).frames)
                     counters.answeredOne()
                 }
             }

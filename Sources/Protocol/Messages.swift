@@ -7,16 +7,16 @@ public enum MessageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
     // worker <-> coordinator
     case ready = 1        // W->C  Ready: I serve this model (sent at start and after every reconnect)
     case heartbeat = 2    // both  {}: I am alive (clients send it too, with their job once accepted)
-    case unit = 3         // C->W  UnitSpec + pixel blobs: compute this
-    case context = 4      // C->W  JobContext + embedding blobs: a job's text and reference embeddings
-    case result = 5       // W->C  UnitResult + score blobs
+    case unit = 3         // C->W  UnitSpec (UnitWork): compute this
+    case context = 4      // C->W  JobEmbeddings: a job's text and reference embeddings
+    case result = 5       // W->C  UnitReply: the unit's answer
     case bye = 6          // W->C  I am leaving (after my units); C->W, C->Cl: the coordinator is leaving
     // client <-> coordinator
     case submit = 10      // Cl->C SubmitRequest: start a job
     case accepted = 11    // C->Cl Accepted: the job runs; send references, then images
     case refused = 12     // C->Cl Refused: the job cannot run, and why
-    case image = 13       // Cl->C ImageItem + pixel blob: a reference image or an image to score
-    case imageResult = 14 // C->Cl ImageOutcome (+ map blob): one image's score and map
+    case image = 13       // Cl->C ImageUpload: a reference image or an image to score
+    case imageResult = 14 // C->Cl ImageAnswer: one image's score and map
     case jobDone = 15     // C->Cl JobSummary: all images answered (or the job failed)
     case status = 16      // C->Cl StatusNote: something the user should know (refused workers, waits)
     case cancel = 17      // Cl->C JobRef: the client stops; drop the job's work at once
@@ -66,39 +66,15 @@ public struct Ready: Codable, Sendable, Equatable {
     }
 }
 
+/// The kinds of unit (`UnitWork` holds each one's data, `UnitReply` its answer).
 public enum UnitKind: String, Codable, Sendable {
-    case text        // options.className -> blobs [normal, anomalous]
-    case references  // K pixel blobs -> blobs [patch tokens, windows of scale 0, ...]
-    case full        // 1 pixel blob -> blobs [image score (1 float), few-shot patch scores when few-shot]
-    case windows     // 1 pixel blob -> blobs [zero-shot scores, few-shot scores when few-shot]
+    case text
+    case references
+    case full
+    case windows
 }
 
-/// UNIT: one piece of work.
-public struct UnitSpec: Codable, Sendable, Equatable {
-    public var job: UInt64
-    public var unit: Int
-    public var kind: UnitKind
-    public var options: JobOptions
-    public var image: Int?
-    public var scaleIndex: Int?
-    public var windowStart: Int?
-    public var windowCount: Int?
-    public var fewShot: Bool
-    public init(job: UInt64, unit: Int, kind: UnitKind, options: JobOptions, image: Int? = nil,
-                scaleIndex: Int? = nil, windowStart: Int? = nil, windowCount: Int? = nil, fewShot: Bool = false) {
-        self.job = job
-        self.unit = unit
-        self.kind = kind
-        self.options = options
-        self.image = image
-        self.scaleIndex = scaleIndex
-        self.windowStart = windowStart
-        self.windowCount = windowCount
-        self.fewShot = fewShot
-    }
-}
-
-/// CONTEXT: blobs [normal, anomalous] and, few-shot, [patch tokens, windows of each scale].
+/// The CONTEXT body; the message with its embeddings is `JobEmbeddings`.
 public struct JobContext: Codable, Sendable, Equatable {
     public var job: UInt64
     public var referenceCount: Int
@@ -108,9 +84,8 @@ public struct JobContext: Codable, Sendable, Equatable {
     }
 }
 
-/// RESULT: the unit's outcome; `error` instead of blobs when it failed. Scores travel in blobs
-/// (raw float32), never in the JSON body, so that any value, NaN included, reaches the
-/// coordinator, which decides what to do with it.
+/// The RESULT body: which unit it answers, and `error` instead of blobs when it failed. The
+/// coordinator reads it first to find the unit; the answer itself is `UnitReply`.
 public struct UnitResult: Codable, Sendable, Equatable {
     public var job: UInt64
     public var unit: Int
@@ -162,9 +137,9 @@ public struct Refused: Codable, Sendable, Equatable {
     public init(reason: String) { self.reason = reason }
 }
 
-/// IMAGE: blob [3, S, S] preprocessed pixels.
-/// An image the client could not decode is announced with `skipped` and no blob, so that the
-/// job still knows when it is complete (the client writes its error row itself).
+/// The IMAGE body; the message with its pixels is `ImageUpload`. An image the client could not
+/// decode is announced with `skipped` and no blob, so that the job still knows when it is
+/// complete (the client writes its error row itself).
 public struct ImageItem: Codable, Sendable, Equatable {
     public var job: UInt64
     public var index: Int
@@ -178,8 +153,7 @@ public struct ImageItem: Codable, Sendable, Equatable {
     }
 }
 
-/// IMAGE_RESULT: the image's score (blob [1], then blob [S, S] map when the job wants maps
-/// and made one for this image), or the error that stopped it.
+/// The IMAGE_RESULT body; the message with its score and map is `ImageAnswer`.
 public struct ImageOutcome: Codable, Sendable, Equatable {
     public var job: UInt64
     public var index: Int

@@ -68,16 +68,6 @@ public struct WireMessage: Sendable, Equatable {
             throw ProtocolError("malformed \(type) body: \(error)")
         }
     }
-
-    /// Blob i as floats, checking its size.
-    public func floats(_ index: Int, count: Int? = nil) throws -> [Float] {
-        guard index < blobs.count else { throw ProtocolError("\(type) message lacks blob \(index)") }
-        let values = try FloatBlob.decode(blobs[index])
-        if let count, values.count != count {
-            throw ProtocolError("\(type) blob \(index) holds \(values.count) floats, expected \(count)")
-        }
-        return values
-    }
 }
 
 public struct ProtocolError: Error, CustomStringConvertible, Equatable {

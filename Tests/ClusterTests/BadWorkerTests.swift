@@ -131,20 +131,31 @@ final class BrokenWorker: Sendable {
                     lastBeat = now
                 }
                 guard let frames = try? owned.receive(timeoutMs: 20), let message = try? WireMessage(frames: frames),
-                      message.type == .unit, let spec = try? message.decode(UnitSpec.self) else { continue }
+                      message.type == .unit, let spec = try? message.unitSpec() else { continue }
                 units.value.withLock { $0 += 1 }
                 if fault == .holds { continue }
                 let counts: [Int]
-                switch spec.kind {
+                switch spec.work {
                 case .text: counts = [embed, embed]
-                case .references: counts = [1]
-                case .full: counts = [1]
-                case .windows: counts = [spec.windowCount ?? 1]
+                case .references, .fullPass: counts = [1]
+                case .windows(_, _, let windows, _, _): counts = [windows.count]
                 }
-                let blobs = counts.map { n in
-                    fault == .answersNaN ? FloatBlob.encode([Float](repeating: .nan, count: n)) : FloatBlob.encode([Float](repeating: 0.5, count: n + 1))
+                if fault == .answersNaN {
+                    // Of the right shape: NaN passes the decoder; the coordinator refuses it.
+                    let nan = { (n: Int) in [Float](repeating: .nan, count: n) }
+                    let reply: UnitReply
+                    switch spec.work {
+                    case .text: reply = .text(TextVectors(normal: nan(embed), anomalous: nan(embed)))
+                    case .references: reply = .failed("zero-shot only")
+                    case .fullPass: reply = .fullPass(imageScore: .nan, fewShotPatches: nil)
+                    case .windows(_, _, let windows, _, _): reply = .windows(zeroShot: nan(windows.count), fewShot: nil)
+                    }
+                    _ = try? owned.send(reply.encode(job: spec.job, unit: spec.unit, seconds: 0.001).frames)
+                } else {
+                    // Forged: one float too many in every blob, which the decoder refuses.
+                    let blobs = counts.map { FloatBlob.encode([Float](repeating: 0.5, count: $0 + 1)) }
+                    _ = try? owned.send(WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit, seconds: 0.001), blobs: blobs).frames)
                 }
-                _ = try? owned.send(WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit, seconds: 0.001), blobs: blobs).frames)
             }
         }
     }

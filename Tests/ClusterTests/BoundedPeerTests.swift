@@ -91,7 +91,7 @@ final class BoundedPeerTests: XCTestCase {
         var h = Harness()
         h.addWorker(w1)
         let job = try! XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
-        let text = try! XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let text = try! XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         h.receive(WireMessage(.result, UnitResult(job: job, unit: text.unit, error: String(repeating: "e", count: 100_000))), from: w1)
         XCTAssert(h.logs.allSatisfy { $0.count <= PeerText.maxLine }, "\(h.logs.map(\.count))")
     }
@@ -107,7 +107,7 @@ final class BoundedPeerTests: XCTestCase {
         h.receive(ready("a:1"), from: w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
         h.receive(ready("b:2"), from: w2)
-        let text = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let text = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         let wrong = FloatBlob.encode([Float](repeating: 0.1, count: 33))
         h.receive(WireMessage(.result, UnitResult(job: job, unit: text.unit), blobs: [wrong, wrong]), from: w1)
         XCTAssertEqual(h.machine.phase(of: job), .setup)

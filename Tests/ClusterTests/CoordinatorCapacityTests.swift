@@ -8,7 +8,7 @@ import Protocol
 /// it): the unit queue, frames lent to ZeroMQ, and the load benchmark itself.
 final class CoordinatorCapacityTests: XCTestCase {
     func unit(_ n: Int) -> UnitTask {
-        UnitTask(spec: UnitSpec(job: 1, unit: n, kind: .full, options: JobOptions(className: "x")), blobs: [])
+        UnitTask(spec: UnitSpec(job: 1, unit: n, options: JobOptions(className: "x"), work: .fullPass(image: n, pixels: Data(), fewShot: false)))
     }
 
     func drain(_ queue: inout UnitQueue) -> [Int] {
@@ -54,7 +54,7 @@ final class CoordinatorCapacityTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
         _ = h.answerAll(w1)
         h.sendImage(c1, job: job, index: 0)
-        let full = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let full = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         for _ in 0..<3 {
             h.receive(WireMessage(type: .heartbeat), from: w1)
             h.receive(WireMessage(.heartbeat, JobRef(job: job)), from: c1)
@@ -63,7 +63,7 @@ final class CoordinatorCapacityTests: XCTestCase {
         XCTAssert(h.logs.contains { $0.contains("is late on worker") }, "\(h.logs)")
         XCTAssertEqual(h.machine.unitCounts(of: job)?.pending, 1, "the copy waits: the only worker already holds the unit")
         h.receive(CoordinatorMachineTests.Harness.result(for: full, score: 0.7), from: w1)
-        XCTAssertEqual(try h.take(c1, .imageResult).first?.floats(0), [0.7])
+        XCTAssertEqual(try h.take(c1, .imageResult).first?.score(), 0.7)
         XCTAssertNil(h.machine.phase(of: job), "done, with no copy left to compute")
         XCTAssert(h.take(w1, .unit).isEmpty)
     }

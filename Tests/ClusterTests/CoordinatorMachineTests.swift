@@ -61,14 +61,14 @@ final class CoordinatorMachineTests: XCTestCase {
 
         mutating func sendImage(_ client: PeerID, job: JobID, index: Int) {
             let pixels = FloatBlob.encode([Float](repeating: 0.5, count: 3 * imageSize * imageSize))
-            receive(WireMessage(.image, ImageItem(job: job, index: index, reference: false), blobs: [pixels]), from: client)
+            receive(ImageUpload(job: job, index: index, reference: false, content: .pixels(pixels)).encode(), from: client)
         }
 
         /// The worker answers every UNIT it was sent with plausible scores (`score` for full passes).
         mutating func answerAll(_ worker: PeerID, score: Float = 0.25) -> [UnitSpec] {
             var answered: [UnitSpec] = []
             for message in take(worker, .unit) {
-                let spec = try! message.decode(UnitSpec.self)
+                let spec = try! message.unitSpec()
                 receive(Self.result(for: spec, score: score), from: worker)
                 answered.append(spec)
             }
@@ -76,14 +76,14 @@ final class CoordinatorMachineTests: XCTestCase {
         }
 
         static func result(for spec: UnitSpec, score: Float) -> WireMessage {
-            let blobs: [Data]
-            switch spec.kind {
-            case .text: blobs = [FloatBlob.encode([Float](repeating: 0.1, count: embedDim)), FloatBlob.encode([Float](repeating: 0.2, count: embedDim))]
-            case .references: blobs = []
-            case .full: blobs = [FloatBlob.encode([score])]
-            case .windows: blobs = [FloatBlob.encode([Float](repeating: 0.3, count: spec.windowCount!))]
+            let reply: UnitReply
+            switch spec.work {
+            case .text: reply = .text(TextVectors(normal: [Float](repeating: 0.1, count: embedDim), anomalous: [Float](repeating: 0.2, count: embedDim)))
+            case .references: reply = .failed("the harness computes no reference embeddings")
+            case .fullPass: reply = .fullPass(imageScore: score, fewShotPatches: nil)
+            case .windows(_, _, let windows, _, _): reply = .windows(zeroShot: [Float](repeating: 0.3, count: windows.count), fewShot: nil)
             }
-            return WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit), blobs: blobs)
+            return reply.encode(job: spec.job, unit: spec.unit)
         }
     }
 
@@ -103,7 +103,7 @@ final class CoordinatorMachineTests: XCTestCase {
         let first = h.take(w1).filter { $0.type != .heartbeat }
         XCTAssertEqual(first.map(\.type), [.context, .unit, .unit])
         for message in first where message.type == .unit {
-            let spec = try message.decode(UnitSpec.self)
+            let spec = try message.unitSpec()
             h.receive(Harness.result(for: spec, score: 0.25), from: w1)
         }
         var rounds = 0
@@ -113,9 +113,8 @@ final class CoordinatorMachineTests: XCTestCase {
         let results = answers.filter { $0.type == .imageResult }
         XCTAssertEqual(results.count, 2)
         for r in results {
-            XCTAssertNil(try r.decode(ImageOutcome.self).error)
-            XCTAssertEqual(try r.floats(0), [0.25], "zero-shot: the full pass's image score")
-            XCTAssertEqual(try r.floats(1).count, 48 * 48, "the map travels when asked for")
+            XCTAssertEqual(try r.score(), 0.25, "zero-shot: the full pass's image score")
+            XCTAssertEqual(try r.map()?.count, 48 * 48, "the map travels when asked for")
         }
         let done = try XCTUnwrap(answers.last { $0.type == .jobDone }?.decode(JobSummary.self))
         XCTAssertEqual(done.scored, 2)
@@ -130,7 +129,7 @@ final class CoordinatorMachineTests: XCTestCase {
         var h = Harness(settings)
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
-        let textUnit = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let textUnit = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         XCTAssertEqual(textUnit.kind, .text)
         // w1 falls silent; the client keeps beating.
         for _ in 0..<6 { h.receive(WireMessage(type: .heartbeat), from: c1); h.tick(after: 1) }
@@ -138,7 +137,7 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssert(h.logs.contains { $0.contains("unit \(textUnit.unit) of job \(job) re-queued") }, "\(h.logs)")
         XCTAssertEqual(h.machine.unitCounts(of: job)?.pending, 1)
         h.addWorker(w2)
-        let again = try XCTUnwrap(h.take(w2, .unit).first).decode(UnitSpec.self)
+        let again = try XCTUnwrap(h.take(w2, .unit).first).unitSpec()
         XCTAssertEqual(again, textUnit, "the same unit, to the new worker")
         // A late answer of the dead worker is dropped: it no longer holds the unit.
         h.receive(Harness.result(for: textUnit, score: 0), from: w1)
@@ -173,15 +172,16 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssertEqual(try rb.first { $0.type == .jobDone }?.decode(JobSummary.self).scored, 1)
         // Classification: the score only, no map and no window unit.
         let bResult = try XCTUnwrap(rb.first { $0.type == .imageResult })
-        XCTAssertEqual(bResult.blobs.count, 1)
-        XCTAssertEqual(try ra.first { $0.type == .imageResult }?.blobs.count, 2)
+        XCTAssertNotNil(try bResult.score())
+        XCTAssertNil(try bResult.map())
+        XCTAssertNotNil(try ra.first { $0.type == .imageResult }?.map())
     }
 
     func testResultForAnUnknownUnitIsDropped() throws {
         var h = Harness()
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
-        let text = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let text = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         h.receive(WireMessage(.result, UnitResult(job: job, unit: 999), blobs: []), from: w1)
         h.receive(WireMessage(.result, UnitResult(job: 424242, unit: 0), blobs: []), from: w1)
         XCTAssertEqual(h.machine.phase(of: job), .setup, "nothing changed")
@@ -197,12 +197,12 @@ final class CoordinatorMachineTests: XCTestCase {
         _ = h.answerAll(w1)
         h.sendImage(c1, job: job, index: 0)
         h.sendImage(c1, job: job, index: 1)
-        let units = h.take(w1, .unit).map { try! $0.decode(UnitSpec.self) }
+        let units = h.take(w1, .unit).map { try! $0.unitSpec() }
         XCTAssertEqual(units.map(\.kind), [.full, .full])
         // First: a RESULT whose body is not JSON; it answers the oldest unit the worker holds.
         h.receive([WireMessage(type: .result).frames[0], Data("{oops".utf8)], from: w1)
         // Second: a NaN score.
-        h.receive(WireMessage(.result, UnitResult(job: job, unit: units[1].unit), blobs: [FloatBlob.encode([.nan])]), from: w1)
+        h.receive(UnitReply.fullPass(imageScore: .nan, fewShotPatches: nil).encode(job: job, unit: units[1].unit), from: w1)
         let answers = h.take(c1)
         let errors = try answers.filter { $0.type == .imageResult }.map { try $0.decode(ImageOutcome.self) }
         XCTAssertEqual(errors.count, 2)
@@ -244,7 +244,7 @@ final class CoordinatorMachineTests: XCTestCase {
         h.sendImage(c1, job: job, index: 0)
         h.sendImage(c1, job: job, index: 1)
         for message in h.take(w1, .unit) {
-            let spec = try message.decode(UnitSpec.self)
+            let spec = try message.unitSpec()
             h.receive(Harness.result(for: spec, score: spec.image == 0 ? 0.9 : 0.1), from: w1)
         }
         var windowUnits = 0
@@ -254,8 +254,8 @@ final class CoordinatorMachineTests: XCTestCase {
             XCTAssert(answered.allSatisfy { $0.image == 0 }, "only the high-scoring image gets windows")
         }
         XCTAssertEqual(windowUnits, 5, "the tiny model's window units of one image")
-        let results = try h.take(c1, .imageResult).map { (try $0.decode(ImageOutcome.self).index, $0.blobs.count) }
-        XCTAssertEqual(Dictionary(uniqueKeysWithValues: results), [0: 2, 1: 1])
+        let results = try h.take(c1, .imageResult).map { (try $0.imageAnswer().index, try $0.map() != nil) }
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: results), [0: true, 1: false])
     }
 
     func testWorkersOfAnotherModelAreNotUsedAndNamed() throws {
@@ -295,7 +295,7 @@ final class CoordinatorMachineTests: XCTestCase {
         h.sendImage(c1, job: job, index: 0)
         // The full pass goes to the longest idle worker; it keeps beating but never answers.
         let (slow, fast) = h.outbox[w1]?.contains { $0.type == .unit } == true ? (w1, w2) : (w2, w1)
-        let unit = try XCTUnwrap(h.take(slow, .unit).first).decode(UnitSpec.self)
+        let unit = try XCTUnwrap(h.take(slow, .unit).first).unitSpec()
         for _ in 0..<4 {
             h.receive(WireMessage(type: .heartbeat), from: slow); h.receive(WireMessage(type: .heartbeat), from: fast)
             h.receive(WireMessage(.heartbeat, JobRef(job: job)), from: c1)
@@ -304,13 +304,13 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssert(h.take(fast, .unit).isEmpty, "not late yet")
         h.receive(WireMessage(type: .heartbeat), from: slow); h.receive(WireMessage(type: .heartbeat), from: fast)
         h.tick(after: 1.5)
-        let copy = try XCTUnwrap(h.take(fast, .unit).first).decode(UnitSpec.self)
+        let copy = try XCTUnwrap(h.take(fast, .unit).first).unitSpec()
         XCTAssertEqual(copy, unit, "the late unit, to the other worker")
         XCTAssert(h.logs.contains { $0.contains("is late on worker") }, "\(h.logs)")
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
         XCTAssert(notes.contains { $0.contains("missed 1 deadlines and gets no more work") }, "\(notes)")
         h.receive(Harness.result(for: copy, score: 0.6), from: fast)
-        XCTAssertEqual(try h.take(c1, .imageResult).first?.floats(0), [0.6])
+        XCTAssertEqual(try h.take(c1, .imageResult).first?.score(), 0.6)
         XCTAssertNil(h.machine.phase(of: job), "done")
         h.receive(Harness.result(for: unit, score: 0.9), from: slow)  // the slow copy: dropped
         XCTAssert(h.take(c1, .imageResult).isEmpty)
@@ -380,7 +380,7 @@ final class PrecisionRoutingTests: XCTestCase {
                                             precisions: [.fp32, .bf16])), from: capable)
         XCTAssertNotNil(try h.take(c, .accepted).first)
         XCTAssertEqual(h.take(plain, .unit).count, 0)
-        XCTAssertEqual(try h.take(capable, .unit).first?.decode(UnitSpec.self).options.precision, .bf16)
+        XCTAssertEqual(try h.take(capable, .unit).first?.unitSpec().options.precision, .bf16)
     }
 }
 

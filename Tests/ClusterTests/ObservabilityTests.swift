@@ -76,7 +76,7 @@ final class ObservabilityTests: XCTestCase {
             _ = h.answerAll(w2)
             h.tick(after: 0.6)
             _ = h.answerAll(w2)
-            for message in held { h.receive(Harness.result(for: try message.decode(UnitSpec.self), score: 0.25), from: w1) }
+            for message in held { h.receive(Harness.result(for: try message.unitSpec(), score: 0.25), from: w1) }
             held = h.take(w1, .unit)
             rounds += 1
         }

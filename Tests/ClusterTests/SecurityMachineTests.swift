@@ -84,9 +84,12 @@ final class SecurityMachineTests: XCTestCase {
     func answer(_ h: inout Harness, _ worker: PeerID, as identity: PeerIdentity, textValue: Float = 0.1) -> [UnitSpec] {
         var answered: [UnitSpec] = []
         for message in h.take(worker, .unit) {
-            let spec = try! message.decode(UnitSpec.self)
+            let spec = try! message.unitSpec()
             var result = Harness.result(for: spec, score: 0.3)
-            if spec.kind == .text { result.blobs = [FloatBlob.encode([Float](repeating: textValue, count: 32)), FloatBlob.encode([Float](repeating: 0.2, count: 32))] }
+            if spec.kind == .text {
+                result = UnitReply.text(TextVectors(normal: [Float](repeating: textValue, count: 32), anomalous: [Float](repeating: 0.2, count: 32)))
+                    .encode(job: spec.job, unit: spec.unit)
+            }
             h.perform(h.machine.receive(result.frames, from: worker, as: identity, at: h.now))
             answered.append(spec)
         }

@@ -8,12 +8,13 @@ import Protocol
 /// The wire format: round trips, and malformed input that is refused without harm.
 final class WireTests: XCTestCase {
     func testRoundTrip() throws {
-        let spec = UnitSpec(job: 7, unit: 3, kind: .windows, options: JobOptions(className: "x", scales: [2, 3], windowAttention: .cross), image: 4, scaleIndex: 1, windowStart: 0, windowCount: 9)
-        let message = WireMessage(.unit, spec, blobs: [FloatBlob.encode([1, -2.5, .infinity])])
-        let back = try WireMessage(frames: message.frames)
+        let pixels = FloatBlob.encode([1, -2.5, .infinity])
+        let spec = UnitSpec(job: 7, unit: 3, options: JobOptions(className: "x", scales: [2, 3], windowAttention: .cross),
+                            work: .windows(image: 4, scale: 1, windows: 0..<9, pixels: pixels, fewShot: false))
+        let back = try WireMessage(frames: spec.encode().frames)
         XCTAssertEqual(back.type, .unit)
-        XCTAssertEqual(try back.decode(UnitSpec.self), spec)
-        XCTAssertEqual(try back.floats(0), [1, -2.5, .infinity])
+        XCTAssertEqual(try UnitSpec(decoding: back, imageSize: 1).work, .windows(image: 4, scale: 1, windows: 0..<9, pixels: pixels, fewShot: false))
+        XCTAssertEqual(try FloatBlob.decode(try XCTUnwrap(try UnitSpec(decoding: back, imageSize: 1).work.imagePixels)), [1, -2.5, .infinity])
     }
 
     func testMalformedFramesAreErrors() {
@@ -29,8 +30,6 @@ final class WireTests: XCTestCase {
         for frames in cases { XCTAssertThrowsError(try WireMessage(frames: frames)) }
         XCTAssertThrowsError(try WireMessage(frames: [good[0], Data("{not json".utf8)]).decode(Ready.self))
         XCTAssertThrowsError(try FloatBlob.decode(Data([1, 2, 3])))
-        XCTAssertThrowsError(try WireMessage(type: .result, blobs: [FloatBlob.encode([1, 2])]).floats(0, count: 3))
-        XCTAssertThrowsError(try WireMessage(type: .result).floats(0))
     }
 
     /// Random bytes and truncated real messages thrown at a live coordinator: it drops them,

@@ -9,7 +9,7 @@ final class WorkerMachineTests: XCTestCase {
     let ready = Ready(fingerprint: "fp", model: "tiny", imageSize: 48, gridSize: 6, name: "w")
 
     func unit(_ n: Int) -> WireMessage {
-        WireMessage(.unit, UnitSpec(job: 1, unit: n, kind: .full, options: JobOptions(className: "x")))
+        UnitSpec(job: 1, unit: n, options: JobOptions(className: "x"), work: .fullPass(image: n, pixels: Data(), fewShot: false)).encode()
     }
     func sent(_ actions: [WorkerAction]) -> [MessageType] {
         actions.compactMap { if case .send(let m) = $0 { return m.type }; return nil }
@@ -94,7 +94,7 @@ final class SubmitMachineTests: XCTestCase {
     }
     func accepted(credit: Int) -> [Data] { WireMessage(.accepted, Accepted(job: 9, imageSize: 48, fingerprint: "fp", model: "tiny", credit: credit)).frames }
     func answer(_ index: Int, score: Float = 0.5) -> [Data] {
-        WireMessage(.imageResult, ImageOutcome(job: 9, index: index), blobs: [FloatBlob.encode([score])]).frames
+        ImageAnswer(job: 9, index: index, verdict: .scored(score: score, map: nil)).encode().frames
     }
 
     func testImagesFlowWithinTheCredit() throws {
@@ -172,10 +172,10 @@ final class SubmitMachineTests: XCTestCase {
         XCTAssertEqual(loads(m.received(second, at: 4)), [1, 3], "the job's own image indices")
         guard case .send(let image)? = m.loaded(index: 3, reference: false, .success(pixels)).first else { return XCTFail() }
         XCTAssertEqual(try image.decode(ImageItem.self), ImageItem(job: 10, index: 1, reference: false), "index within the new job")
-        let r = m.received(WireMessage(.imageResult, ImageOutcome(job: 10, index: 1), blobs: [FloatBlob.encode([0.7])]).frames, at: 5)
+        let r = m.received(ImageAnswer(job: 10, index: 1, verdict: .scored(score: 0.7, map: nil)).encode().frames, at: 5)
         XCTAssertEqual(r.first, .deliver(index: 3, .scored(score: 0.7, map: nil)))
         XCTAssertEqual(m.received(answer(1), at: 5), [.note("ignored an answer for unknown image 1 of job 9")], "the lost job's late answers are not taken")
-        _ = m.received(WireMessage(.imageResult, ImageOutcome(job: 10, index: 0), blobs: [FloatBlob.encode([0.1])]).frames, at: 5)
+        _ = m.received(ImageAnswer(job: 10, index: 0, verdict: .scored(score: 0.1, map: nil)).encode().frames, at: 5)
         let done = m.received(WireMessage(.jobDone, JobSummary(job: 10, scored: 2, failed: 0, seconds: 1, workers: ["w"])).frames, at: 6)
         guard case .finished(.success(let summary))? = done.last else { return XCTFail("\(done)") }
         XCTAssertEqual(summary.scored, 4)

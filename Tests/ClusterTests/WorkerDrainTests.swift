@@ -22,7 +22,7 @@ final class WorkerDrainTests: XCTestCase {
         XCTAssertEqual(held.count, 2, "one computing, one prefetched")
         h.addWorker(w2)
         // w1 drains: answers the unit in hand, drops the prefetched one, says BYE.
-        h.receive(Harness.result(for: try held[0].decode(UnitSpec.self), score: 0.25), from: w1)
+        h.receive(Harness.result(for: try held[0].unitSpec(), score: 0.25), from: w1)
         _ = h.take(w1, .unit)  // a unit sent while it was leaving: handed back too
         h.receive(WireMessage(type: .bye), from: w1)
         XCTAssertEqual(h.machine.workerCount, 1)

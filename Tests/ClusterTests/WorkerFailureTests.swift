@@ -47,7 +47,7 @@ final class WorkerFailureTests: XCTestCase {
         let deadline = Date().addingTimeInterval(20)
         while taken == nil && Date() < deadline {
             guard let frames = try doomed.receive(timeoutMs: 100), let m = try? WireMessage(frames: frames), m.type == .unit else { continue }
-            taken = try m.decode(UnitSpec.self)
+            taken = try m.unitSpec()
         }
         XCTAssertEqual(taken?.kind, .text, "the first unit of the job went to the only worker")
 

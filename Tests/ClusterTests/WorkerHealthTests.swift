@@ -29,13 +29,21 @@ final class WorkerHealthTests: XCTestCase {
     }
 
     func nanResult(_ spec: UnitSpec) -> WireMessage {
-        WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit), blobs: [FloatBlob.encode([.nan]), FloatBlob.encode([.nan])])
+        // Of the right shape: the decoder passes NaN on, the coordinator refuses it.
+        let reply: UnitReply
+        switch spec.work {
+        case .text: reply = .text(TextVectors(normal: [Float](repeating: .nan, count: CoordinatorMachineTests.embedDim), anomalous: [Float](repeating: .nan, count: CoordinatorMachineTests.embedDim)))
+        case .references: reply = .failed("no references in these tests")
+        case .fullPass: reply = .fullPass(imageScore: .nan, fewShotPatches: nil)
+        case .windows(_, _, let windows, _, _): reply = .windows(zeroShot: [Float](repeating: .nan, count: windows.count), fewShot: nil)
+        }
+        return reply.encode(job: spec.job, unit: spec.unit)
     }
 
     /// Answers `peer`'s units: good ones, or NaN when `bad`. Returns how many.
     @discardableResult
     func answer(_ h: inout Harness, _ peer: PeerID, bad: Bool = false) -> Int {
-        let units = h.take(peer, .unit).map { try! $0.decode(UnitSpec.self) }
+        let units = h.take(peer, .unit).map { try! $0.unitSpec() }
         for spec in units { h.receive(bad ? nanResult(spec) : Harness.result(for: spec, score: 0.5), from: peer) }
         return units.count
     }
@@ -55,14 +63,14 @@ final class WorkerHealthTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 4, options: classification)).job
         answer(&h, w1); answer(&h, w2)  // the text unit, wherever it went
         for i in 0..<4 { h.sendImage(c1, job: job, index: i) }
-        let held = h.take(w1, .unit).map { try! $0.decode(UnitSpec.self) }
+        let held = h.take(w1, .unit).map { try! $0.unitSpec() }
         XCTAssertEqual(held.count, 2, "one computing, one prefetched")
         XCTAssertEqual(answer(&h, w2), 2)
         // Not late yet: the deadline is the floor, 1 s (w2's answers took 0 s).
         beat(&h, [w1, w2], job: job, after: 0.5)
         XCTAssert(h.take(w2, .unit).isEmpty)
         beat(&h, [w1, w2], job: job, after: 1)
-        let copies = h.take(w2, .unit).map { try! $0.decode(UnitSpec.self) }
+        let copies = h.take(w2, .unit).map { try! $0.unitSpec() }
         XCTAssertEqual(Set(copies.map(\.unit)), Set(held.map(\.unit)), "both units, the prefetched one too")
         XCTAssertEqual(h.machine.workers[w1]?.missedDeadlines, 2)
         for spec in copies { h.receive(Harness.result(for: spec, score: 0.5), from: w2) }
@@ -93,12 +101,12 @@ final class WorkerHealthTests: XCTestCase {
         var h = Harness(s)
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
-        let text = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let text = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         h.addWorker(w2)
         beat(&h, [w1, w2], job: job, after: 0.5)
         XCTAssert(h.take(w2, .unit).isEmpty)
         beat(&h, [w1, w2], job: job, after: 1)
-        XCTAssertEqual(try h.take(w2, .unit).first?.decode(UnitSpec.self), text, "copied after the 1 s floor, not 120 s")
+        XCTAssertEqual(try h.take(w2, .unit).first?.unitSpec(), text, "copied after the 1 s floor, not 120 s")
     }
 
     // MARK: - Item 2: bad answers
@@ -120,7 +128,7 @@ final class WorkerHealthTests: XCTestCase {
             while sent < 8 && sent - scores.count < accepted.credit { h.sendImage(c1, job: job, index: sent); sent += 1 }
             answer(&h, w1, bad: true)
             answer(&h, w2)
-            scores += try h.take(c1, .imageResult).map { try $0.floats(0) }
+            scores += try h.take(c1, .imageResult).map { try $0.score().map { [$0] } ?? [] }
             rounds += 1
         }
         let done = try summary(&h)
@@ -173,12 +181,12 @@ final class WorkerHealthTests: XCTestCase {
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
         h.addWorker(w2)
-        XCTAssertEqual(try h.take(w1, .unit).map { try $0.decode(UnitSpec.self).kind }.first, .text)
+        XCTAssertEqual(try h.take(w1, .unit).map { try $0.unitSpec().kind }.first, .text)
         // Wrong shapes: the anomalous vector shorter than the normal one.
         let text = UnitResult(job: job, unit: 0)
         h.receive(WireMessage(.result, text, blobs: [FloatBlob.encode([0.1, 0.2]), FloatBlob.encode([0.1])]), from: w1)
         XCTAssertEqual(h.machine.phase(of: job), .setup)
-        let retry = try h.take(w2, .unit).map { try $0.decode(UnitSpec.self) }
+        let retry = try h.take(w2, .unit).map { try $0.unitSpec() }
         XCTAssertEqual(retry.map(\.kind), [.text], "retried on the other worker")
         h.receive(Harness.result(for: retry[0], score: 0), from: w2)
         XCTAssertEqual(h.machine.phase(of: job), .scoring)
@@ -212,10 +220,10 @@ final class WorkerHealthTests: XCTestCase {
 
     /// Answers the text unit `peer` holds with embeddings of `value`.
     func answerText(_ h: inout Harness, _ peer: PeerID, _ key: String, value: Float) throws {
-        let spec = try XCTUnwrap(h.take(peer, .unit).first).decode(UnitSpec.self)
+        let spec = try XCTUnwrap(h.take(peer, .unit).first).unitSpec()
         XCTAssertEqual(spec.kind, .text)
-        let e = FloatBlob.encode([Float](repeating: value, count: 32))
-        h.perform(h.machine.receive(WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit), blobs: [e, e]).frames,
+        let e = [Float](repeating: value, count: 32)
+        h.perform(h.machine.receive(UnitReply.text(TextVectors(normal: e, anomalous: e)).encode(job: spec.job, unit: spec.unit).frames,
                                     from: peer, as: keyed(key), at: h.now))
     }
 
@@ -286,13 +294,13 @@ final class WorkerHealthTests: XCTestCase {
         var h = Harness(settings())
         h.addWorker(w1, name: "host-a:17")
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: classification)).job
-        let text = try XCTUnwrap(h.take(w1, .unit).first).decode(UnitSpec.self)
+        let text = try XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         // The same process after a reconnect (a new routing id): the ghost goes, its unit too.
         let again = PeerID("worker-1-again".utf8)
         h.addWorker(again, name: "host-a:17")
         XCTAssertEqual(h.machine.workerCount, 1)
         XCTAssertNil(h.machine.workers[w1])
-        XCTAssertEqual(try h.take(again, .unit).first?.decode(UnitSpec.self), text, "the ghost's unit, to the live connection")
+        XCTAssertEqual(try h.take(again, .unit).first?.unitSpec(), text, "the ghost's unit, to the live connection")
         h.receive(Harness.result(for: text, score: 0), from: again)
         h.sendImage(c1, job: job, index: 0)
         answer(&h, again)

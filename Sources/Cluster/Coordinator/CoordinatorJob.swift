@@ -51,7 +51,6 @@ struct PinnedModel: Equatable {
 /// One unit of a job, waiting or in flight.
 struct UnitTask: Equatable {
     var spec: UnitSpec
-    var blobs: [Data]
 }
 
 /// A unit handed to workers: usually one; two when the first missed its deadline and another
@@ -136,13 +135,9 @@ struct CoordinatorJob {
         phase = next
     }
 
-    mutating func makeUnit(_ kind: UnitKind, image: Int? = nil, scaleIndex: Int? = nil, windows: Range<Int>? = nil, blobs: [Data]) -> UnitTask {
+    mutating func makeUnit(_ work: UnitWork) -> UnitTask {
         defer { nextUnit += 1 }
-        return UnitTask(
-            spec: UnitSpec(job: id, unit: nextUnit, kind: kind, options: request.options, image: image, scaleIndex: scaleIndex,
-                           windowStart: windows?.lowerBound, windowCount: windows?.count,
-                           fewShot: fewShot && (kind == .full || kind == .windows)),
-            blobs: blobs)
+        return UnitTask(spec: UnitSpec(job: id, unit: nextUnit, options: request.options, work: work))
     }
 
     /// Queues the units of one image (the plan's first units; more may follow its full pass).
@@ -158,9 +153,9 @@ struct CoordinatorJob {
         for unit in units {
             switch unit {
             case .full:
-                pending.append(makeUnit(.full, image: index, blobs: [pixels]))
+                pending.append(makeUnit(.fullPass(image: index, pixels: pixels, fewShot: fewShot)))
             case .windows(let s, let range):
-                pending.append(makeUnit(.windows, image: index, scaleIndex: s, windows: range, blobs: [pixels]))
+                pending.append(makeUnit(.windows(image: index, scale: s, windows: range, pixels: pixels, fewShot: fewShot)))
             }
         }
     }

@@ -33,12 +33,13 @@ extension CoordinatorMachine {
         }
         switch spec.kind {
         case .text, .references:
-            do { try checkSetupBlobs(spec, message) } catch {
+            let reply: UnitReply
+            do { reply = try setupReply(spec, message) } catch {
                 rejected(entry, from: peer, reason: "\(error)", at: now)
                 return
             }
             accepted(entry, from: worker, seconds: result.seconds, at: now)
-            setupResult(spec, entry.task, message, worker: worker, at: now)
+            setupResult(spec, entry.task, reply, worker: worker, at: now)
         case .full, .windows:
             imageUnitResult(entry, message, worker: worker, seconds: result.seconds, at: now)
         }
@@ -65,35 +66,35 @@ extension CoordinatorMachine {
         }
     }
 
-    /// A setup answer's blobs are usable: text is two finite vectors of one length, references
-    /// a finite patch-token blob and one window blob per scale; when the coordinator knows its
-    /// model (`settings.model`), of exactly the model's sizes.
-    func checkSetupBlobs(_ spec: UnitSpec, _ message: WireMessage) throws {
-        let model = settings.model
-        if spec.kind == .text {
-            guard message.blobs.count == 2 else { throw ProtocolError("text RESULT with \(message.blobs.count) blobs, expected 2") }
-            let normal = try message.floats(0, count: model?.embedDim), anomalous = try message.floats(1, count: normal.count)
-            guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
-        } else {
-            let scales = spec.options.scales.count
-            guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
-            let k = jobs[spec.job]?.request.referenceCount ?? 0, plan = jobs[spec.job]?.model?.plan
-            for i in 0..<message.blobs.count {
-                var expected: Int?
-                if let model {
-                    expected = i == 0 ? k * model.gridSize * model.gridSize * model.visionWidth
-                                      : plan.map { k * $0.windowsPerScale[i - 1] * model.embedDim }
-                }
-                let values = try message.floats(i, count: expected)
-                guard !values.isEmpty, values.allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite reference embeddings (blob \(i))") }
-            }
-        }
+    /// The sizes a RESULT answering `spec` must have: the job's model, and when the coordinator
+    /// knows its model's config (`settings.model`), its embedding size and vision width.
+    func replyShape(_ spec: UnitSpec) -> ReplyShape {
+        let job = jobs[spec.job]
+        return ReplyShape(embedDim: settings.model?.embedDim, visionWidth: settings.model?.visionWidth, gridSize: job?.model?.gridSize,
+                          windowsPerScale: job?.model?.plan.windowsPerScale, referenceCount: job?.request.referenceCount ?? 0)
     }
 
-    mutating func setupResult(_ spec: UnitSpec, _ task: UnitTask, _ message: WireMessage, worker record: WorkerRecord, at now: Double) {
+    /// A setup answer, usable: text is two finite vectors of one length, references a finite
+    /// patch-token blob and one window blob per scale; of the model's sizes where known.
+    func setupReply(_ spec: UnitSpec, _ message: WireMessage) throws -> UnitReply {
+        let reply = try UnitReply(decoding: message, answering: spec, shape: replyShape(spec))
+        switch reply {
+        case .text(let t):
+            guard !t.normal.isEmpty, (t.normal + t.anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
+        case .references(let r):
+            for (name, values) in [("patch tokens", r.patchTokens)] + r.windows.map({ ("windows", $0) }) {
+                guard !values.isEmpty, values.allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite reference embeddings (\(name))") }
+            }
+        case .fullPass, .windows, .failed:
+            throw ProtocolError("\(spec.kind) unit answered with another kind")
+        }
+        return reply
+    }
+
+    mutating func setupResult(_ spec: UnitSpec, _ task: UnitTask, _ reply: UnitReply, worker record: WorkerRecord, at now: Double) {
         let id = spec.job
         let producers: [SetupAnswer]
-        switch recordSetup(spec.kind, of: id, blobs: message.blobs, from: record) {
+        switch recordSetup(spec.kind, of: id, reply: reply, from: record) {
         case .waiting: return
         case .tied(let answers): breakTie(spec.kind, of: id, answers, task: task, at: now); return
         case .disagreed(let reason): finish(id, .failed, error: reason, at: now); return
@@ -104,32 +105,26 @@ extension CoordinatorMachine {
                 for d in dissenters { strike(d.peer, at: now) }
             }
         }
-        setupAgreed(spec.kind, of: id, WireMessage(type: .result, blobs: producers[0].blobs), producers: producers, at: now)
+        setupAgreed(spec.kind, of: id, producers[0].reply, producers: producers, at: now)
     }
 
     /// A job's text or reference embeddings, from one worker or agreed by two: checked, kept
     /// for the job and cached with the workers that produced them.
-    mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ message: WireMessage, producers: [SetupAnswer], at now: Double) {
+    mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ reply: UnitReply, producers: [SetupAnswer], at now: Double) {
         let worker = producers.map(\.worker).joined(separator: " and ")
         let provenance = SetupProvenance(producers: producers)
-        do {
-            if kind == .text {
-                let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
-                guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
-                let text = TextEmbeddings(normal: normal, anomalous: anomalous)
-                jobs[id]!.text = text
-                setupCache.store(text: text, key: jobs[id]!.textKey, provenance: provenance)
-            } else {
-                let scales = jobs[id]!.request.options.scales.count
-                guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
-                let refs = ReferenceEmbeddings(count: jobs[id]!.request.referenceCount, patchTokens: try message.floats(0),
-                                               windows: try (1..<message.blobs.count).map { try message.floats($0) })
-                guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
-                jobs[id]!.references = refs
-                setupCache.store(references: refs, key: jobs[id]!.referenceKey, provenance: provenance)
-            }
-        } catch {
-            finish(id, .failed, error: "malformed \(kind) result from worker \(worker): \(error)", at: now)
+        // Answers were checked (setupReply) before they were recorded.
+        switch reply {
+        case .text(let t):
+            let text = TextEmbeddings(normal: t.normal, anomalous: t.anomalous)
+            jobs[id]!.text = text
+            setupCache.store(text: text, key: jobs[id]!.textKey, provenance: provenance)
+        case .references(let r):
+            let refs = ReferenceEmbeddings(count: r.count, patchTokens: r.patchTokens, windows: r.windows)
+            jobs[id]!.references = refs
+            setupCache.store(references: refs, key: jobs[id]!.referenceKey, provenance: provenance)
+        case .fullPass, .windows, .failed:
+            finish(id, .failed, error: "malformed \(kind) result from worker \(worker): an answer of another kind", at: now)
             return
         }
         setupFinished(id, at: now)
@@ -144,15 +139,16 @@ extension CoordinatorMachine {
         var next: [ImageUnit] = []
         if work.error == nil {
             do {
-                let few = work.assembly.fewShot ? try message.floats(1) : nil
                 let unit: ImageUnit, scores: UnitScores
-                if spec.kind == .full {
+                switch (spec.work, try UnitReply(decoding: message, answering: spec, shape: replyShape(spec))) {
+                case (.fullPass, .fullPass(let score, let patches)):
                     unit = .full
-                    scores = .full(imageScore: try message.floats(0, count: 1)[0], fewShotPatches: few)
-                } else {
-                    guard let s = spec.scaleIndex, let start = spec.windowStart, let count = spec.windowCount else { throw ProtocolError("windows unit without range") }
-                    unit = .windows(scaleIndex: s, windows: start..<(start + count))
-                    scores = .windows(zeroShot: try message.floats(0), fewShot: few)
+                    scores = .full(imageScore: score, fewShotPatches: patches)
+                case (.windows(_, let s, let range, _, _), .windows(let zero, let few)):
+                    unit = .windows(scaleIndex: s, windows: range)
+                    scores = .windows(zeroShot: zero, fewShot: few)
+                default:
+                    throw ProtocolError("\(spec.kind) unit answered with another kind")
                 }
                 // A refused answer leaves `work` unsaved: the image's state is as before it.
                 next = try work.assembly.add(unit, scores)
@@ -164,9 +160,9 @@ extension CoordinatorMachine {
         }
         accepted(entry, from: worker, seconds: seconds, at: now)
         work.outstanding -= 1
-        if !next.isEmpty {
+        if !next.isEmpty, let pixels = spec.work.imagePixels {
             work.outstanding += next.count
-            jobs[id]!.enqueue(next, image: index, pixels: entry.task.blobs[0])
+            jobs[id]!.enqueue(next, image: index, pixels: pixels)
         }
         jobs[id]!.images[index] = work
         if work.outstanding == 0 { complete(index, of: id, at: now) }
@@ -180,13 +176,11 @@ extension CoordinatorMachine {
         if let error = work.error {
             jobs[id]!.failed += 1
             observe(.imageAnswered(scored: false))
-            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index, error: error)))
+            send(job.client, ImageAnswer(job: id, index: index, verdict: .failed(error)).encode())
         } else {
             let result = work.assembly.result!
-            var blobs = [FloatBlob.encode([result.score])]
-            if job.request.wantMaps, let map = result.map { blobs.append(FloatBlob.encode(map)) }
             observe(.imageAnswered(scored: true))
-            send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index), blobs: blobs))
+            send(job.client, ImageAnswer(job: id, index: index, verdict: .scored(score: result.score, map: job.request.wantMaps ? result.map : nil)).encode())
         }
         if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }
     }

@@ -348,16 +348,16 @@ public struct CoordinatorMachine: Sendable {
                 return
             }
         }
-        guard message.blobs.count == 1, message.blobs[0].count == 4 * 3 * model.imageSize * model.imageSize else {
-            throw ProtocolError("IMAGE \(item.index) of job \(job.id) must carry one [3, \(model.imageSize), \(model.imageSize)] float32 blob")
+        guard case .pixels(let pixels) = try ImageUpload(decoding: message, imageSize: model.imageSize).content else {
+            throw ProtocolError("IMAGE \(item.index) of job \(job.id) carries no pixels")
         }
         if item.reference {
-            jobs[item.job]!.referencePixels[item.index] = message.blobs[0]
+            jobs[item.job]!.referencePixels[item.index] = pixels
             if jobs[item.job]!.referencePixels.count == job.request.referenceCount { startSetup(item.job, at: now) }
         } else if job.phase == .scoring {
-            jobs[item.job]!.enqueueImage(index: item.index, pixels: message.blobs[0])
+            jobs[item.job]!.enqueueImage(index: item.index, pixels: pixels)
         } else {
-            jobs[item.job]!.waitingImages[item.index] = message.blobs[0]
+            jobs[item.job]!.waitingImages[item.index] = pixels
         }
     }
 
@@ -369,16 +369,16 @@ public struct CoordinatorMachine: Sendable {
             job.text = cached
             log(.info, "job \(id): text embeddings of '\(job.request.options.className ?? "")' from cache")
         } else {
-            queueSetup(.text, blobs: [], job: &job)
+            queueSetup(.text, job: &job)
         }
         if job.fewShot {
-            let blobs = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
-            job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: blobs)
+            let pixels = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
+            job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: pixels)
             if let cached = setupCache.references(job.referenceKey, verified: job.verifySetup) {
                 job.references = cached
                 log(.info, "job \(id): reference embeddings from cache")
             } else {
-                queueSetup(.references, blobs: blobs, job: &job)
+                queueSetup(.references(pixels: pixels), job: &job)
             }
             job.referencePixels.removeAll()
         }
@@ -390,9 +390,8 @@ public struct CoordinatorMachine: Sendable {
     /// Moves a job to scoring once its text (and reference) embeddings are there.
     mutating func setupFinished(_ id: JobID, at now: Double) {
         guard var job = jobs[id], job.phase == .setup, let text = job.text, !job.fewShot || job.references != nil else { return }
-        var blobs = [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)]
-        if let refs = job.references { blobs += [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode) }
-        job.contextMessage = WireMessage(.context, JobContext(job: id, referenceCount: job.references?.count ?? 0), blobs: blobs)
+        job.contextMessage = JobEmbeddings(job: id, text: TextVectors(normal: text.normal, anomalous: text.anomalous),
+                                           references: job.references.map { ReferenceVectors(count: $0.count, patchTokens: $0.patchTokens, windows: $0.windows) }).encode()
         job.move(to: .scoring)
         log(.info, "job \(id): text\(job.fewShot ? " and reference" : "") embeddings ready; scoring")
         for index in job.waitingImages.keys.sorted() { job.enqueueImage(index: index, pixels: job.waitingImages[index]!) }
@@ -454,7 +453,7 @@ public struct CoordinatorMachine: Sendable {
                         send(peer, context)
                         workers[peer]!.contexts.insert(id)
                     }
-                    send(peer, WireMessage(.unit, task.spec, blobs: task.blobs))
+                    send(peer, task.spec.encode())
                     if jobs[id]!.inFlight[task.spec.unit] != nil {
                         jobs[id]!.inFlight[task.spec.unit]!.holders.append(peer)
                     } else {

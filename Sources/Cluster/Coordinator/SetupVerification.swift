@@ -20,7 +20,8 @@ struct SetupAnswer: Equatable {
     let principal: String
     /// How clients see it named.
     let worker: String
-    let blobs: [Data]
+    /// Compared bit for bit with the other copies' answers.
+    let reply: UnitReply
 }
 
 /// Which workers an embedding came from; verified when two principals agreed on it.
@@ -68,10 +69,10 @@ extension CoordinatorMachine {
     }
 
     /// Queues the unit of one setup computation, twice when the job verifies its setup.
-    func queueSetup(_ kind: UnitKind, blobs: [Data], job: inout CoordinatorJob) {
+    func queueSetup(_ work: UnitWork, job: inout CoordinatorJob) {
         let copies = job.verifySetup ? 2 : 1
-        job.setupChecks[kind] = SetupCheck(copies: copies)
-        for _ in 0..<copies { job.pending.append(job.makeUnit(kind, blobs: blobs)) }
+        job.setupChecks[work.kind] = SetupCheck(copies: copies)
+        for _ in 0..<copies { job.pending.append(job.makeUnit(work)) }
     }
 
     /// Tells the client when its setup waits for a second worker to verify it.
@@ -82,8 +83,8 @@ extension CoordinatorMachine {
     }
 
     /// Records one worker's answer; once every copy is in, whether they agree bit for bit.
-    mutating func recordSetup(_ kind: UnitKind, of id: JobID, blobs: [Data], from worker: WorkerRecord) -> SetupVerdict {
-        let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, blobs: blobs)
+    mutating func recordSetup(_ kind: UnitKind, of id: JobID, reply: UnitReply, from worker: WorkerRecord) -> SetupVerdict {
+        let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, reply: reply)
         guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer], dissenters: []) }
         check.answers.append(answer)
         jobs[id]!.setupChecks[kind] = check
@@ -95,11 +96,11 @@ extension CoordinatorMachine {
         // The largest group of byte-equal answers (the earliest, on a tie of sizes).
         var best: [SetupAnswer] = []
         for a in check.answers {
-            let group = check.answers.filter { $0.blobs == a.blobs }
+            let group = check.answers.filter { $0.reply == a.reply }
             if group.count > best.count { best = group }
         }
         if best.count == check.answers.count { return .agreed(best, dissenters: []) }
-        if best.count >= 2 { return .agreed(best, dissenters: check.answers.filter { $0.blobs != best[0].blobs }) }
+        if best.count >= 2 { return .agreed(best, dissenters: check.answers.filter { $0.reply != best[0].reply }) }
         if check.answers.count == 2 { return .tied(check.answers) }
         let names = check.answers.map(\.worker)
         return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last!) all differ (verify_setup): no two keys agree, so the job runs on none's word")
@@ -116,7 +117,7 @@ extension CoordinatorMachine {
             return
         }
         job.setupChecks[kind]!.copies += 1
-        job.pending.prepend(job.makeUnit(kind, blobs: task.blobs))
+        job.pending.prepend(job.makeUnit(task.spec.work))
         jobs[id] = job
         let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
         let note = "verify_setup: the \(kind) embeddings of \(names) differ; a third key decides"
@@ -192,7 +193,7 @@ extension CoordinatorMachine {
                 jobs[id]!.setupChecks[kind] = check
                 log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")
                 if case .agreed(let answers, _) = Self.verdict(kind, check) {
-                    setupAgreed(kind, of: id, WireMessage(type: .result, blobs: answers[0].blobs), producers: answers, at: now)
+                    setupAgreed(kind, of: id, answers[0].reply, producers: answers, at: now)
                 }
             }
         }

@@ -149,12 +149,9 @@ public struct SubmitMachine: Sendable {
                 let image = attempt.images[outcome.index]
                 guard remaining.contains(image) else { return [] }
                 let verdict: ScoringOutcome
-                if let error = outcome.error {
-                    verdict = .failed(error)
-                } else {
-                    let score = try message.floats(0, count: 1)[0]
-                    let map = message.blobs.count > 1 ? try message.floats(1, count: a.imageSize * a.imageSize) : nil
-                    verdict = .scored(score: score, map: map)
+                switch try ImageAnswer(decoding: message, imageSize: a.imageSize).verdict {
+                case .failed(let error): verdict = .failed(error)
+                case .scored(let score, let map): verdict = .scored(score: score, map: map)
                 }
                 return answer(image, verdict) + feed()
             case .jobDone:
@@ -186,17 +183,17 @@ public struct SubmitMachine: Sendable {
         guard !over, resubmitAt == nil, let a = attempt.accepted else { return [] }
         switch (reference, pixels) {
         case (true, .success(let blob)):
-            return [.send(WireMessage(.image, ImageItem(job: a.job, index: index, reference: true), blobs: [blob]))]
+            return [.send(ImageUpload(job: a.job, index: index, reference: true, content: .pixels(blob)).encode())]
         case (true, .failure(let error)):
             return finish(.failure(SubmitError("reference image \(index + 1) cannot be used: \(error)")))
         case (false, .success(let blob)):
             guard let position = attempt.positions[index] else { return [] }
-            return [.send(WireMessage(.image, ImageItem(job: a.job, index: position, reference: false), blobs: [blob]))]
+            return [.send(ImageUpload(job: a.job, index: position, reference: false, content: .pixels(blob)).encode())]
         case (false, .failure(let error)):
             // Answered here: the coordinator only counts it.
             guard let position = attempt.positions[index] else { return [] }
             return answer(index, .failed(error.description))
-                + [.send(WireMessage(.image, ImageItem(job: a.job, index: position, reference: false, skipped: true)))] + feed()
+                + [.send(ImageUpload(job: a.job, index: position, reference: false, content: .skipped).encode())] + feed()
         }
     }
 

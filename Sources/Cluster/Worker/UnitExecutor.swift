@@ -40,24 +40,13 @@ public struct UnitExecutor {
 
     /// Stores a CONTEXT message's embeddings.
     public mutating func storeContext(_ message: WireMessage) throws {
-        let header = try message.decode(JobContext.self)
-        let e = model.config.embedDim, w = model.config.vision.width, g = model.config.vision.gridSize
-        let text = TextEmbeddings(normal: try message.floats(0, count: e), anomalous: try message.floats(1, count: e))
-        var references: ReferenceEmbeddings?
-        if header.referenceCount > 0 {
-            let k = header.referenceCount
-            let patches = try message.floats(2, count: k * g * g * w)
-            var windows: [[Float]] = []
-            for i in 3..<message.blobs.count {
-                let values = try message.floats(i)
-                guard values.count % (k * e) == 0 else { throw ProtocolError("CONTEXT window blob \(i) has \(values.count) floats, not a multiple of \(k * e)") }
-                windows.append(values)
-            }
-            references = ReferenceEmbeddings(count: k, patchTokens: patches, windows: windows)
-        }
-        contexts[header.job] = ScoringContext(text: text, references: references)
-        contextOrder.removeAll { $0 == header.job }
-        contextOrder.append(header.job)
+        let vision = model.config.vision
+        let context = try JobEmbeddings(decoding: message, embedDim: model.config.embedDim, gridSize: vision.gridSize, visionWidth: vision.width)
+        let text = TextEmbeddings(normal: context.text.normal, anomalous: context.text.anomalous)
+        let references = context.references.map { ReferenceEmbeddings(count: $0.count, patchTokens: $0.patchTokens, windows: $0.windows) }
+        contexts[context.job] = ScoringContext(text: text, references: references)
+        contextOrder.removeAll { $0 == context.job }
+        contextOrder.append(context.job)
         while contextOrder.count > maxContexts { contexts[contextOrder.removeFirst()] = nil }
     }
 
@@ -65,56 +54,46 @@ public struct UnitExecutor {
     public mutating func execute(_ message: WireMessage) -> WireMessage {
         let started = DispatchTime.now().uptimeNanoseconds
         let spec: UnitSpec
-        do { spec = try message.decode(UnitSpec.self) } catch {
-            return WireMessage(.result, UnitResult(job: 0, unit: -1, error: "\(error)"))
+        do { spec = try UnitSpec(decoding: message, imageSize: model.config.vision.imageSize) } catch {
+            // Answered as the unit it names when its body reads, so that the coordinator
+            // re-queues it at once.
+            let address = UnitSpec.address(of: message)
+            return UnitReply.failed("\(error)").encode(job: address?.job ?? 0, unit: address?.unit ?? -1)
         }
         do {
-            var (result, blobs) = try run(spec, message)
-            result.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            return WireMessage(.result, result, blobs: blobs)
+            let reply = try run(spec)
+            return reply.encode(job: spec.job, unit: spec.unit, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         } catch {
-            return WireMessage(.result, UnitResult(job: spec.job, unit: spec.unit, error: "\(error)"))
+            return UnitReply.failed("\(error)").encode(job: spec.job, unit: spec.unit)
         }
     }
 
-    mutating func run(_ spec: UnitSpec, _ message: WireMessage) throws -> (UnitResult, [Data]) {
+    mutating func run(_ spec: UnitSpec) throws -> UnitReply {
         let scorer = try self.scorer(spec.options)
         let gemm = try backends.backend(for: spec.options.precision)
-        let s = model.config.vision.imageSize
-        let pixelCount = 3 * s * s
-        let done = UnitResult(job: spec.job, unit: spec.unit)
-        switch spec.kind {
+        let unit: ImageUnit, pixels: Data, fewShot: Bool
+        switch spec.work {
         case .text:
             guard let className = spec.options.className else { throw ProtocolError("text unit without a class name") }
             let text = try scorer.textEmbeddings(className: className, prompts: spec.options.prompts ?? .anomalib, gemm: gemm)
-            return (done, [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)])
-        case .references:
-            let k = message.blobs.count
-            guard k > 0 else { throw ProtocolError("references unit without images") }
-            var pixels: [Float] = []
-            for i in 0..<k { pixels += try message.floats(i, count: pixelCount) }
-            let refs = scorer.referenceEmbeddings(pixels: pixels, count: k, gemm: gemm)
-            return (done, [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode))
-        case .full, .windows:
-            let pixels = try message.floats(0, count: pixelCount)
-            guard let context = contexts[spec.job] else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
-            if spec.fewShot && !context.fewShot { throw ProtocolError("few-shot unit but the job context has no references") }
-            let unit: ImageUnit
-            if spec.kind == .full {
-                unit = .full
-            } else {
-                guard let scale = spec.scaleIndex, let start = spec.windowStart, let count = spec.windowCount, count > 0, start >= 0 else {
-                    throw ProtocolError("windows unit without a scale and window range")
-                }
-                unit = .windows(scaleIndex: scale, windows: start..<(start + count))
-            }
-            let used = spec.fewShot ? context : ScoringContext(text: context.text, references: nil)
-            switch try scorer.run(unit, pixels: pixels, context: used, gemm: gemm) {
-            case .full(let imageScore, let patches):
-                return (done, [FloatBlob.encode([imageScore])] + (patches.map { [FloatBlob.encode($0)] } ?? []))
-            case .windows(let zero, let few):
-                return (done, [FloatBlob.encode(zero)] + (few.map { [FloatBlob.encode($0)] } ?? []))
-            }
+            return .text(TextVectors(normal: text.normal, anomalous: text.anomalous))
+        case .references(let images):
+            let pixels = try images.flatMap { try FloatBlob.decode($0) }
+            let refs = scorer.referenceEmbeddings(pixels: pixels, count: images.count, gemm: gemm)
+            return .references(ReferenceVectors(count: refs.count, patchTokens: refs.patchTokens, windows: refs.windows))
+        case .fullPass(_, let data, let few):
+            (unit, pixels, fewShot) = (.full, data, few)
+        case .windows(_, let scale, let windows, let data, let few):
+            (unit, pixels, fewShot) = (.windows(scaleIndex: scale, windows: windows), data, few)
+        }
+        guard let context = contexts[spec.job] else { throw ProtocolError("no CONTEXT for job \(spec.job) on this worker") }
+        if fewShot && !context.fewShot { throw ProtocolError("few-shot unit but the job context has no references") }
+        let used = fewShot ? context : ScoringContext(text: context.text, references: nil)
+        switch try scorer.run(unit, pixels: try FloatBlob.decode(pixels), context: used, gemm: gemm) {
+        case .full(let imageScore, let patches):
+            return .fullPass(imageScore: imageScore, fewShotPatches: patches)
+        case .windows(let zero, let few):
+            return .windows(zeroShot: zero, fewShot: few)
         }
     }
 }
