@@ -157,7 +157,7 @@ final class ObservabilityTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 2)).job
         _ = h.answerAll(w1)
         h.sendImage(c1, job: job, index: 0)
-        h.receive(WireMessage(.image, ImageItem(job: job, index: 1, reference: false, skipped: true)), from: c1)
+        h.receive(ImageUpload(job: job, index: 1, reference: false, content: .skipped).encode(), from: c1)
         var rounds = 0
         while h.machine.phase(of: job) != nil && rounds < 20 { _ = h.answerAll(w1); rounds += 1 }
         XCTAssertEqual(h.events.filter { $0 == .imageAnswered(scored: true) }.count, 1)
