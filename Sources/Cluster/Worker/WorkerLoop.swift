@@ -74,8 +74,8 @@ public struct WorkerLoop: Sendable {
                     (socket, watch) = try connect()
                 case .exit:
                     return
-                case .log(let level, let text):
-                    logger.log(level: level, "\(text)")
+                case .diagnostic(let diagnostic):
+                    logger.log(level: diagnostic.level, "\(diagnostic.message(worker: ready.name))")
                 }
             }
             actions = []
