@@ -11,6 +11,8 @@ public enum SubmitRefusal: Error, Equatable, Sendable, CustomStringConvertible {
     /// `--resume` with or without `--save-maps` unlike the run it continues: the folder would
     /// hold rows with maps and rows without.
     case resumeMixesMaps(earlierSavedMaps: Bool)
+    /// `--resume` into a folder whose results were computed otherwise (job.json).
+    case resumeDiffers(output: String, differences: [ResumeDifference])
     /// `--thresholds FILE` learned by a run of another model, class or options (accepted with
     /// `--thresholds-from-other-run`).
     case thresholdsFromOtherRun(file: String, differences: [ThresholdsMismatch])
@@ -25,6 +27,8 @@ public enum SubmitRefusal: Error, Equatable, Sendable, CustomStringConvertible {
             return earlier
                 ? "--resume without --save-maps: the interrupted run saved maps, so its folder would mix rows with maps and rows without; resume with --save-maps"
                 : "--resume with --save-maps: the interrupted run saved no maps, so its folder would mix rows with maps and rows without; resume without --save-maps, or start again in another --output"
+        case .resumeDiffers(let output, let differences):
+            return "--resume: \(output) holds results computed otherwise (\(differences.map(\.description).joined(separator: "; "))); resume with the same settings, or choose another --output"
         case .thresholdsFromOtherRun(let file, let differences):
             return "--thresholds \(file) was learned by another run (\(differences.map(\.description).joined(separator: "; "))); "
                 + "its threshold does not fit this run's scores. Learn one from labelled images of this setup, or pass --thresholds-from-other-run to apply it anyway"

@@ -197,9 +197,7 @@ public enum SubmitRunner {
             if let earlier = try JobRecord.load(from: output) {
                 if let earlierMaps = earlier.saveMaps, earlierMaps != o.saveMaps { throw SubmitRefusal.resumeMixesMaps(earlierSavedMaps: earlierMaps) }
                 let differences = record.differences(from: earlier)
-                guard differences.isEmpty else {
-                    throw SubmitError("--resume: \(output.path) holds results computed otherwise (\(differences.joined(separator: "; "))); resume with the same settings, or choose another --output")
-                }
+                guard differences.isEmpty else { throw SubmitRefusal.resumeDiffers(output: output.path, differences: differences) }
                 record.fingerprint = record.fingerprint ?? earlier.fingerprint
                 let state = try ResumeState.load(results, directory: output, images: Set(items.map(\.relativePath)), needsMaps: o.saveMaps)
                 // A folder from before job.json recorded --save-maps: its rows tell.
