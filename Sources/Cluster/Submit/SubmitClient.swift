@@ -124,7 +124,7 @@ public struct SubmitClient: Sendable {
                 actions += machine.received(frames, at: monotonicSeconds())
             }
             if let diagnosis = watch?.update(), diagnosis.isHopeless(after: Self.handshakeFailuresToGiveUp), let failure = diagnosis.lastFailure {
-                throw SubmitError(failure)
+                throw SubmitError(failure.description)
             }
             actions += machine.tick(at: monotonicSeconds())
             if stop.isRequested && !stopSent {
