@@ -216,6 +216,48 @@ final class SubmitMachineTests: XCTestCase {
         XCTAssertEqual(m.tick(at: 100), [], "over")
     }
 
+    func testEachWayOfLosingOrFailingTheJobIsNamed() {
+        func done(_ summary: JobSummary) -> [Data] { WireMessage(.jobDone, summary).frames }
+        // BYE while running: lost, submitted again.
+        var m = SubmitMachine(request: request, at: 0)
+        _ = m.received(accepted(credit: 1), at: 0)
+        XCTAssertEqual(m.received(WireMessage(type: .bye).frames, at: 1), [.diagnostic(.lost(.coordinatorStopped, unanswered: 4, resubmitIn: 1))])
+        XCTAssertEqual(m.phase, .resubmitting(at: 2, lostSince: 1))
+        XCTAssertEqual(m.received(answer(0), at: 1.5), [], "nothing is taken while waiting to submit again")
+        _ = m.tick(at: 2)
+        // The new submission unanswered: lost again, since the first loss; the delay doubles.
+        XCTAssertEqual(m.tick(at: 12.5), [.diagnostic(.lost(.noAnswerYet, unanswered: 4, resubmitIn: 2))])
+        XCTAssertEqual(m.phase, .resubmitting(at: 14.5, lostSince: 1))
+
+        // JOB_DONE with images unanswered, and with an error that another try would not cure.
+        var u = SubmitMachine(request: request, at: 0)
+        _ = u.received(accepted(credit: 1), at: 0)
+        XCTAssertEqual(u.received(done(JobSummary(job: 9, scored: 0, failed: 0, seconds: 1, workers: [])), at: 1),
+                       [.diagnostic(.lost(.endedUnanswered(images: 4), unanswered: 4, resubmitIn: 1))])
+        var f = SubmitMachine(request: request, at: 0)
+        _ = f.received(accepted(credit: 1), at: 0)
+        XCTAssertEqual(f.received(done(JobSummary(job: 9, scored: 0, failed: 0, seconds: 1, workers: [], error: "bad options")), at: 1),
+                       [.finished(.failure(SubmitError(reason: .jobFailed("bad options"))))])
+        XCTAssert(f.isOver)
+
+        // A coordinator that spoke but never accepted: given up after the connect timeout.
+        var h = SubmitMachine(request: request, at: 0)
+        _ = h.received(WireMessage(.status, StatusNote(job: 0, message: "waiting for workers")).frames, at: 1)
+        XCTAssertEqual(h.phase, .submitting(SubmitMachine.Attempt(images: [0, 1, 2, 3]), .heard))
+        XCTAssertEqual(h.tick(at: 62), [.finished(.failure(.noAnswer(within: 60)))])
+
+        // Messages a client cannot use are reported, and change nothing.
+        var g = SubmitMachine(request: request, at: 0)
+        _ = g.received(accepted(credit: 1), at: 0)
+        let before = g.phase
+        guard case .diagnostic(.malformedMessage)? = g.received([Data("junk".utf8)], at: 1).first else { return XCTFail() }
+        XCTAssertEqual(g.received(WireMessage(type: .unit).frames, at: 1), [.diagnostic(.unexpectedMessage(.unit))])
+        guard case .diagnostic(.malformedPayload(.status, _))? = g.received(WireMessage(type: .status).frames, at: 1).first else {
+            return XCTFail("a STATUS without its body")
+        }
+        XCTAssertEqual(g.phase, before)
+    }
+
     func testReferenceThatCannotBeDecodedStopsTheJob() {
         var m = SubmitMachine(request: request, at: 0)
         _ = m.received(accepted(credit: 1), at: 0)
