@@ -165,10 +165,10 @@ struct SimulatedClient {
                 case .deliver(_, .failed(let error)):
                     outcome.failed += 1
                     outcome.firstError = outcome.firstError ?? error
-                case .note(let text):
-                    FileHandle.standardError.write(Data("note: \(text)\n".utf8))
-                case .waitingForCoordinator(let seconds):
+                case .diagnostic(.waitingForCoordinator(let seconds)):
                     FileHandle.standardError.write(Data("note: no answer from the coordinator after \(seconds) s\n".utf8))
+                case .diagnostic(let diagnostic):
+                    FileHandle.standardError.write(Data("note: \(diagnostic.message(endpoint: endpoint))\n".utf8))
                 case .reconnect:
                     throw BenchError("the client lost the coordinator")
                 case .finished(let result):

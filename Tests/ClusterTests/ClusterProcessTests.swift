@@ -78,7 +78,8 @@ final class ClusterProcessTests: XCTestCase {
             XCTAssert(w.output.contains("leaving"), w.output)
         }
         XCTAssert(coordinator.waitForOutput("said goodbye", seconds: 10), coordinator.output)
-        // The foreign worker never computed a unit; the two others shared the work.
+        // The foreign worker never computed a unit; the two others shared the work. A process's
+        // log is all it shows: its last line (WorkerDiagnostic.leaving) is what is read here.
         XCTAssert(workers[2].output.contains("leaving after 0 unit(s)"), workers[2].output)
         for w in workers[0..<2] {
             XCTAssertFalse(w.output.contains("leaving after 0 unit(s)"), "both workers take units: \(w.output)")

@@ -13,26 +13,42 @@ final class HandshakeDiagnosisTests: XCTestCase {
         let key = try CurveKeyPair.generate().publicKey
         var keyless = HandshakeDiagnosis(endpoint: endpoint, role: .client, key: nil)
         keyless.record(event: ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, value: UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH))
-        var failure = try XCTUnwrap(keyless.lastFailure)
-        XCTAssert(failure.contains(endpoint) && failure.contains("speaks CURVE") && failure.contains("authorized_clients"), failure)
+        XCTAssertEqual(keyless.lastFailure, HandshakeFailure(cause: .mechanismMismatch(coordinatorSpeaksCurve: true), endpoint: endpoint, role: .client, key: nil))
 
         var curve = HandshakeDiagnosis(endpoint: endpoint, role: .worker, key: key)
         curve.record(event: ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, value: UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH))
-        failure = try XCTUnwrap(curve.lastFailure)
-        XCTAssert(failure.contains("does not speak CURVE") && failure.contains("security.mode"), failure)
-
+        XCTAssertEqual(curve.lastFailure?.cause, .mechanismMismatch(coordinatorSpeaksCurve: false))
+        curve.record(event: ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, value: 0x11)
+        XCTAssertEqual(curve.lastFailure?.cause, .protocolError(code: 0x11))
         curve.record(event: ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, value: 400)
-        failure = try XCTUnwrap(curve.lastFailure)
-        XCTAssert(failure.contains("refused this worker's key \(key.fingerprint)") && failure.contains("authorized_workers") && failure.contains(endpoint), failure)
-
+        XCTAssertEqual(curve.lastFailure, HandshakeFailure(cause: .refused(zapStatus: 400), endpoint: endpoint, role: .worker, key: key))
         curve.record(event: ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, value: 104)
-        failure = try XCTUnwrap(curve.lastFailure)
-        XCTAssert(failure.contains("coordinator_public_key") && failure.contains(endpoint), failure)
-        XCTAssertEqual(curve.failuresSinceSuccess, 3)
+        XCTAssertEqual(curve.lastFailure?.cause, .closedMidHandshake(errno: 104))
+        XCTAssertEqual(curve.failuresSinceSuccess, 4)
         XCTAssertFalse(curve.socketGaveUp, "libzmq reconnects after a lost connection")
         XCTAssertTrue(curve.isHopeless(after: 3))
         XCTAssertTrue(keyless.socketGaveUp, "...but not after a protocol error")
         XCTAssertTrue(keyless.isHopeless(after: 3))
+    }
+
+    /// The sentences are what a peer prints before it gives up: each must name the endpoint and
+    /// the setting to change (that is their contract, so the text is checked here, once).
+    func testEachSentenceNamesTheEndpointAndWhatToChange() throws {
+        let key = try CurveKeyPair.generate().publicKey
+        func sentence(_ cause: HandshakeFailure.Cause, _ role: PeerRole, _ key: CurveKey?) -> String {
+            HandshakeFailure(cause: cause, endpoint: endpoint, role: role, key: key).description
+        }
+        let cases: [(String, [String])] = [
+            (sentence(.mechanismMismatch(coordinatorSpeaksCurve: true), .client, nil), ["speaks CURVE", "authorized_clients"]),
+            (sentence(.mechanismMismatch(coordinatorSpeaksCurve: false), .worker, key), ["does not speak CURVE", "security.mode"]),
+            (sentence(.refused(zapStatus: 400), .worker, key), ["refused this worker's key \(key.fingerprint)", "authorized_workers"]),
+            (sentence(.protocolError(code: 0x11), .operator, key), ["0x11", "security.coordinator_public_key"]),
+            (sentence(.closedMidHandshake(errno: 104), .worker, key), ["coordinator_public_key"]),
+            (sentence(.closedMidHandshake(errno: 104), .client, nil), ["security.mode"]),
+        ]
+        for (text, parts) in cases {
+            for part in [endpoint] + parts { XCTAssert(text.contains(part), "'\(text)' should say '\(part)'") }
+        }
     }
 
     func testASuccessfulHandshakeClearsTheFailures() {

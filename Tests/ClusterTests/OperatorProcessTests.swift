@@ -232,6 +232,7 @@ final class OperatorProcessTests: XCTestCase {
         XCTAssert(fields["coordinator"]?.contains { $0.hasPrefix("job=") } == true, "\(fields)")
         XCTAssert(fields["coordinator"]?.contains { $0.hasPrefix("worker=") } == true, "\(fields)")
         XCTAssert(fields["submit"]?.contains("image=test/crack/002.png") == true, "the unreadable image is named: \(fields)")
+        // The worker's last log line is WorkerDiagnostic.leaving (its log is what the process shows).
         XCTAssert(worker.output.split(separator: "\n").last?.contains("leaving after") == true, worker.output)
         // A bad value is refused before anything runs.
         let bad = try runProgram("winclip-worker", ["--log-format", "xml"], timeout: 30)

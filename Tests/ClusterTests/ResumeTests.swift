@@ -60,16 +60,29 @@ final class ResumeTests: XCTestCase {
         o.saveMaps = true
         o.resume = true
         o.config.winclip.scales = [2]
-        XCTAssertThrowsError(try runSubmit(o)) { XCTAssert("\($0)".contains("computed otherwise") && "\($0)".contains("scales"), "\($0)") }
+        XCTAssertThrowsError(try runSubmit(o)) {
+            guard case .resumeDiffers(full.path, let differences)? = $0 as? SubmitRefusal, differences.count == 1,
+                  case .options(let earlier, let now) = differences[0] else { return XCTFail("\($0)") }
+            XCTAssertEqual(now.scales, [2])
+            XCTAssertEqual(earlier.scales, [2, 3])
+        }
         o.config.winclip.scales = [2, 3]
         o.kShot = 1
-        XCTAssertThrowsError(try runSubmit(o)) { XCTAssert("\($0)".contains("reference images"), "\($0)") }
+        XCTAssertThrowsError(try runSubmit(o)) {
+            guard case .resumeDiffers(full.path, let differences)? = $0 as? SubmitRefusal, differences.count == 1,
+                  case .references(let earlier, let now) = differences[0] else { return XCTFail("\($0)") }
+            XCTAssertEqual(earlier.count, 2)
+            XCTAssertEqual(now.count, 1)
+        }
     }
 
     func testWithoutResumeAnExistingJobIsNotOverwritten() throws {
         let full = try fullRun()
         var o = tinySubmitOptions(dataset: tile, output: full)
         o.kShot = 2
-        XCTAssertThrowsError(try runSubmit(o)) { XCTAssert("\($0)".contains("--resume"), "\($0)") }
+        // ResultWriterError is only its sentence; what the user must read in it is how to go on.
+        XCTAssertThrowsError(try runSubmit(o)) {
+            XCTAssert($0 is ResultWriterError && "\($0)".contains("--resume"), "\($0)")
+        }
     }
 }

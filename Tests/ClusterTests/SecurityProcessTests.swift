@@ -129,6 +129,7 @@ final class SecurityProcessTests: XCTestCase {
             kill(w.process.processIdentifier, SIGTERM)
             XCTAssert(w.wait(seconds: 15), w.output)
         }
+        // The processes' logs are what they show: WorkerDiagnostic.leaving's line counts their units.
         XCTAssert(stranger.output.contains("leaving after 0 unit(s)"), stranger.output)
         XCTAssert(clientAsWorker.output.contains("leaving after 0 unit(s)"), clientAsWorker.output)
         XCTAssertFalse(w1.output.contains("leaving after 0 unit(s)"), w1.output)

@@ -1,4 +1,5 @@
 import Foundation
+import Hub
 import Logging
 import Options
 import XCTest
@@ -25,34 +26,46 @@ final class SubmitErrorTests: XCTestCase {
         _ = try SubmitRunner.run(o, logger: logger, print: { _ in })
     }
 
-    func assertFails(_ expected: String, dataset: String? = nil, _ configure: (inout SubmitOptions) -> Void = { _ in },
-                     file: StaticString = #filePath, line: UInt = #line) {
+    /// The run fails before any work with an error of type `E` that `matches` accepts.
+    func assertFails<E: Error>(_ type: E.Type, dataset: String? = nil, _ configure: (inout SubmitOptions) -> Void = { _ in },
+                               file: StaticString = #filePath, line: UInt = #line, matches: (E) -> Bool) {
         XCTAssertThrowsError(try run(configure, dataset: dataset), file: file, line: line) { error in
-            XCTAssert("\(error)".contains(expected), "'\(error)' should say '\(expected)'", file: file, line: line)
+            guard let typed = error as? E else { return XCTFail("\(Swift.type(of: error)): \(error) is not a \(E.self)", file: file, line: line) }
+            XCTAssert(matches(typed), "\(typed)", file: file, line: line)
         }
     }
 
     func testMissingAndEmptyDatasets() throws {
-        assertFails("does not exist", dataset: "/nonexistent/dataset")
+        assertFails(DatasetError.self, dataset: "/nonexistent/dataset") { $0 == .missingFolder("/nonexistent/dataset") }
         let empty = try temporaryOutputFolder(self)
         try writeTestText(empty, "notes.txt")
-        assertFails("no image", dataset: empty.path)
+        assertFails(DatasetError.self, dataset: empty.path) { if case .noImages(_, skipped: 1) = $0 { return true }; return false }
     }
 
     func testUnusableWeights() throws {
         let dir = try temporaryOutputFolder(self)
         let truncated = dir.appendingPathComponent("truncated.safetensors")
         try Data(contentsOf: URL(fileURLWithPath: weights)).prefix(5000).write(to: truncated)
-        assertFails("truncated") { $0.config.model.weights = truncated.path }
-        assertFails("no weights given") { $0.config.model.weights = nil }
+        // SafeTensorsError and WeightsError carry only their sentence: the file's fault is in it.
+        assertFails(SafeTensorsError.self, { $0.config.model.weights = truncated.path }) { $0.description.contains("truncated") }
+        assertFails(HubError.self, { $0.config.model.weights = nil }) {
+            if case .noWeightsGiven(modelConfig: self.modelJSON, _) = $0 { return true }
+            return false
+        }
         // Weights of another model config: the first mismatching tensor is named.
-        assertFails("visual.conv1.weight") { $0.config.model.config = clusterFixtures.appendingPathComponent("tiny-vit-56-quickgelu.json").path }
+        assertFails(WeightsError.self, { $0.config.model.config = clusterFixtures.appendingPathComponent("tiny-vit-56-quickgelu.json").path }) {
+            $0.description.contains("visual.conv1.weight")
+        }
     }
 
     func testBadOptions() throws {
-        assertFails("window scale 7 exceeds the model's 6x6 patch grid") { $0.config.winclip.scales = [2, 7] }
-        assertFails("few-shot classification") { $0.config.winclip.task = .classification; $0.kShot = 2 }
-        assertFails("needs 10 reference images") { $0.kShot = 10 }
+        // OptionsError carries only its sentence, which names the option and the limit.
+        assertFails(OptionsError.self, { $0.config.winclip.scales = [2, 7] }) { $0.description.contains("window scale 7 exceeds the model's 6x6 patch grid") }
+        assertFails(OptionsError.self, { $0.config.winclip.task = .classification; $0.kShot = 2 }) { $0.description.contains("few-shot classification") }
+        assertFails(DatasetError.self, { $0.kShot = 10 }) {
+            if case .notEnoughReferences(_, requested: 10, available: let available) = $0 { return available < 10 }
+            return false
+        }
     }
 
     func testAttentionNamesOnTheCommandLine() throws {

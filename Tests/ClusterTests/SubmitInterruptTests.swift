@@ -25,6 +25,7 @@ final class SubmitInterruptTests: XCTestCase {
             guard let interrupted = error as? JobInterrupted else { return XCTFail("\(error)") }
             XCTAssertEqual(interrupted.output, out.path)
             XCTAssertEqual(interrupted.resumeCommand, "winclip-coord submit \(tile) --workers 1 --resume --output \(out.path)")
+            // What the user reads must hold the command itself (the contract of this message).
             XCTAssert(interrupted.description.contains(interrupted.resumeCommand!))
         }
         // What that command does: continue the job into the same folder.
@@ -45,6 +46,7 @@ final class SubmitInterruptTests: XCTestCase {
         XCTAssertEqual(outcome.scoredNow, scored.count - 2, "the two kept rows were not scored again")
         XCTAssertEqual(outcome.summary.scored + outcome.summary.failed, lines.count, "the summary still counts every row")
         XCTAssertEqual(outcome.imagesPerSecond, Double(scored.count - 2) / outcome.summary.seconds, accuracy: 1e-9)
+        // The closing line printed to the user (its wording is the contract here).
         XCTAssertNotNil(printed.first { $0.contains("2 restored by --resume") }, "\(printed)")
     }
 }

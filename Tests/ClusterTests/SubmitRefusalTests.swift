@@ -59,6 +59,35 @@ final class SubmitRefusalTests: XCTestCase {
         XCTAssertEqual(refusal(o), .resumeMixesMaps(earlierSavedMaps: true))
     }
 
+    /// --resume and --all-categories where they cannot apply: refused, nothing written.
+    func testResumeAndBenchmarkOptionsWhereTheyCannotApply() throws {
+        var o = tinySubmitOptions(dataset: tile, output: try temporaryOutputFolder(self).appendingPathComponent("unused"))
+        o.output = nil
+        o.resume = true
+        XCTAssertEqual(refusal(o), .resumeWithoutOutput)
+
+        let foreign = try temporaryOutputFolder(self).appendingPathComponent("foreign")
+        try writeTestText(foreign, "results.jsonl", "{\"image\": \"a.png\", \"score\": 0.5}\n")
+        let before = try Data(contentsOf: foreign.appendingPathComponent("results.jsonl"))
+        o.output = foreign.path
+        XCTAssertEqual(refusal(o), .resumeWithoutRecord(output: foreign.path))
+        XCTAssertEqual(try Data(contentsOf: foreign.appendingPathComponent("results.jsonl")), before, "nothing lost")
+
+        var all = tinySubmitOptions(dataset: tile, output: try temporaryOutputFolder(self).appendingPathComponent("all"))
+        all.allCategories = true
+        XCTAssertEqual(refusal(all), .notABenchmarkRoot(path: tile))
+        // A root of two categories (copies of the fixture) with one class name for both.
+        let root = try temporaryOutputFolder(self).appendingPathComponent("benchmark")
+        for category in ["tile", "wood"] {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: tile), to: root.appendingPathComponent(category))
+        }
+        var named = tinySubmitOptions(dataset: root.path, output: try temporaryOutputFolder(self).appendingPathComponent("named"))
+        named.config.winclip.className = "tile"
+        XCTAssertEqual(refusal(named), .classNameForBenchmark)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: named.output!), "refused before anything was written")
+    }
+
     func testThresholdsDifferencesAreNamed() throws {
         let options = JobOptions(className: "tile")
         let saved = Thresholds(image: .init(threshold: 0.5, min: 0, max: 1, source: .f1Optimal), pixel: nil,

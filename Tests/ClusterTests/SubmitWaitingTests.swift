@@ -10,7 +10,7 @@ final class SubmitWaitingTests: XCTestCase {
     let request = SubmitRequest(options: JobOptions(className: "x"), referenceCount: 0, imageCount: 2, wantMaps: false)
 
     func waits(_ actions: [SubmitAction]) -> [Int] {
-        actions.compactMap { if case .waitingForCoordinator(let s) = $0 { return s }; return nil }
+        actions.compactMap { if case .diagnostic(.waitingForCoordinator(let s)) = $0 { return s }; return nil }
     }
     func heartbeats(_ actions: [SubmitAction]) -> Int {
         actions.filter { if case .send(let m) = $0 { return m.type == .heartbeat }; return false }.count
@@ -35,14 +35,17 @@ final class SubmitWaitingTests: XCTestCase {
         XCTAssertFalse(m.isOver, "still trying")
         XCTAssertGreaterThan(beats, 30, "still knocking")
         // Once the coordinator speaks (even only to say it waits for workers), no more notices.
-        _ = m.received(WireMessage(.status, StatusNote(job: 1, message: "waiting for workers")).frames, at: now)
+        XCTAssertEqual(m.received(WireMessage(.status, StatusNote(job: 1, message: "waiting for workers")).frames, at: now),
+                       [.diagnostic(.coordinatorStatus("waiting for workers"))])
+        guard case .submitting(_, .heard) = m.phase else { return XCTFail("\(m.phase)") }
         var later: [Int] = []
         for t in stride(from: now + 0.5, through: now + 50, by: 0.5) { later += waits(m.tick(at: t)) }
         XCTAssertEqual(later, [])
     }
 
+    /// The endpoint in the sentence is the contract (the user must see where the submit knocks).
     func testTheNoticeNamesTheEndpoint() {
-        let text = SubmitClient.waitingMessage(endpoint: "tcp://10.9.8.7:5555", seconds: 5)
+        let text = SubmitDiagnostic.waitingForCoordinator(seconds: 5).message(endpoint: "tcp://10.9.8.7:5555")
         XCTAssert(text.contains("tcp://10.9.8.7:5555"), text)
     }
 
@@ -59,7 +62,10 @@ final class SubmitWaitingTests: XCTestCase {
         }
         let error = try XCTUnwrap(failure)
         XCTAssertEqual(error.noAnswerWithin, Int(SubmitSettings().connectTimeout))
-        XCTAssert(error.naming(endpoint: "tcp://10.9.8.7:5555").description.contains("tcp://10.9.8.7:5555"))
+        let named = error.naming(endpoint: "tcp://10.9.8.7:5555")
+        XCTAssertEqual(named.reason, .noAnswer(within: Int(SubmitSettings().connectTimeout), endpoint: "tcp://10.9.8.7:5555"))
+        // The sentence the user reads names it (the contract of this error).
+        XCTAssert(named.description.contains("tcp://10.9.8.7:5555"), named.description)
         XCTAssertEqual(SubmitError("other").naming(endpoint: "tcp://x:1"), SubmitError("other"))
     }
 

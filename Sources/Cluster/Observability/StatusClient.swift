@@ -21,7 +21,7 @@ public enum StatusClient {
         var sent = false
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
-            if let diagnosis = watch?.update(), diagnosis.isHopeless(after: 3), let why = diagnosis.lastFailure { throw StatusError(why) }
+            if let diagnosis = watch?.update(), diagnosis.isHopeless(after: 3), let why = diagnosis.lastFailure { throw StatusError(why.description) }
             // Never a blocking send: while a refused handshake is retried the DEALER may have
             // no pipe to queue on, and a blocking send would wait forever.
             if !sent { sent = try socket.send(request, dontWait: true) }

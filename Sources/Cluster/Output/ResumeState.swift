@@ -44,22 +44,16 @@ public struct JobRecord: Codable, Equatable, Sendable {
         try ResumeState.replace(url, with: temporary)
     }
 
-    /// What differs from an earlier record, in words (empty: the same job). A fingerprint not
-    /// known on one side (a coordinator's model not yet seen) does not count.
-    public func differences(from earlier: JobRecord) -> [String] {
-        var out: [String] = []
-        if let a = fingerprint, let b = earlier.fingerprint, a != b { out.append("model fingerprint \(b) -> \(a)") }
-        if options != earlier.options { out.append("options \(Self.describe(earlier.options)) -> \(Self.describe(options))") }
-        if references != earlier.references { out.append("reference images \(earlier.references) -> \(references)") }
-        if sixteenBit != earlier.sixteenBit { out.append("--sixteen-bit \(earlier.sixteenBit) -> \(sixteenBit)") }
-        if dataset != earlier.dataset { out.append("dataset \(earlier.dataset) -> \(dataset)") }
+    /// What differs from an earlier record (empty: the same job). A fingerprint not known on
+    /// one side (a coordinator's model not yet seen) does not count.
+    public func differences(from earlier: JobRecord) -> [ResumeDifference] {
+        var out: [ResumeDifference] = []
+        if let a = fingerprint, let b = earlier.fingerprint, a != b { out.append(.fingerprint(earlier: b, now: a)) }
+        if options != earlier.options { out.append(.options(earlier: earlier.options, now: options)) }
+        if references != earlier.references { out.append(.references(earlier: earlier.references, now: references)) }
+        if sixteenBit != earlier.sixteenBit { out.append(.sixteenBit(earlier: earlier.sixteenBit, now: sixteenBit)) }
+        if dataset != earlier.dataset { out.append(.dataset(earlier: earlier.dataset, now: dataset)) }
         return out
-    }
-
-    static func describe(_ o: JobOptions) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(o)).map { String(decoding: $0, as: UTF8.self) } ?? "\(o)"
     }
 }
 

@@ -2,7 +2,7 @@ import CLibZMQ
 import Foundation
 
 /// What a worker's or client's failed handshakes with the coordinator mean, from libzmq's
-/// socket-monitor events (a pure value: events in, a sentence out), naming the endpoint and
+/// socket-monitor events (a pure value: events in, a `HandshakeFailure` out), naming the endpoint and
 /// the likely cause instead of leaving the peer to report a silent coordinator.
 struct HandshakeDiagnosis: Equatable {
     let endpoint: String
@@ -12,7 +12,7 @@ struct HandshakeDiagnosis: Equatable {
     /// Failed handshakes since the last one that succeeded (libzmq retries every 100 ms or so).
     private(set) var failuresSinceSuccess = 0
     /// Why the latest one failed.
-    private(set) var lastFailure: String?
+    private(set) var lastFailure: HandshakeFailure?
     /// The latest failure ends the socket's tries: libzmq does not reconnect after a protocol
     /// error (a refused key, a mechanism mismatch), only after a lost connection.
     private(set) var socketGaveUp = false
@@ -24,7 +24,7 @@ struct HandshakeDiagnosis: Equatable {
     }
 
     mutating func record(event: Int32, value: UInt32) {
-        let why: String
+        let cause: HandshakeFailure.Cause
         switch event {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             failuresSinceSuccess = 0
@@ -32,27 +32,18 @@ struct HandshakeDiagnosis: Equatable {
             socketGaveUp = false
             return
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            let whose = key.map { "this \(role)'s key \($0.fingerprint)" } ?? "this \(role)"
-            why = "the coordinator refused \(whose) (ZAP status \(value) from \(endpoint)): its public key (NAME.key) must be in the coordinator's authorized_\(role)s folder, then `kill -HUP` the coordinator (docs/security.md)"
+            cause = .refused(zapStatus: value)
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL where value == UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH):
-            if key == nil {
-                why = "the coordinator at \(endpoint) speaks CURVE (its security.mode is curve) and this \(role) has security.mode none: set security.mode: curve, security.coordinator_public_key and security.secret_key (a key in the coordinator's authorized_\(role)s; docs/security.md)"
-            } else {
-                why = "the coordinator at \(endpoint) does not speak CURVE (its security.mode is none) and this \(role) has security.mode curve: use the same security.mode on both sides"
-            }
+            cause = .mechanismMismatch(coordinatorSpeaksCurve: key == nil)
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            why = "the handshake with the coordinator at \(endpoint) failed (ZeroMQ protocol error 0x\(String(value, radix: 16))): is security.coordinator_public_key the coordinator's key (it logs the key's fingerprint at start), and do both sides run the same security.mode?"
+            cause = .protocolError(code: value)
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            // The coordinator hung up (or did not answer in time) mid-handshake: under CURVE it
-            // cannot read a HELLO sealed for another server key.
-            why = key == nil
-                ? "the coordinator at \(endpoint) closed the connection during the handshake (errno \(value)): is something else listening there, or does the coordinator expect CURVE (security.mode)?"
-                : "the coordinator at \(endpoint) closed the connection during the CURVE handshake (errno \(value)): is security.coordinator_public_key the coordinator's public key (it logs the key's fingerprint at start)?"
+            cause = .closedMidHandshake(errno: value)
         default:
             return
         }
         failuresSinceSuccess += 1
-        lastFailure = why
+        lastFailure = HandshakeFailure(cause: cause, endpoint: endpoint, role: role, key: key)
         socketGaveUp = event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
     }
 

@@ -68,11 +68,6 @@ public struct SubmitClient: Sendable {
         return (socket, watch)
     }
 
-    /// What the user reads while the coordinator is silent at the first contact.
-    static func waitingMessage(endpoint: String, seconds: Int) -> String {
-        "no answer yet from the coordinator at \(endpoint) after \(seconds) s; still trying (is `winclip-coord serve` running there, and is that its endpoint?)"
-    }
-
     /// Connections lost mid-handshake this many times in a row (libzmq retries every 100 ms):
     /// the submit gives up with the reason. One may be a coordinator restarting.
     static let handshakeFailuresToGiveUp = 3
@@ -119,10 +114,8 @@ public struct SubmitClient: Sendable {
                     socket.close()
                     (socket, watch) = try connect()
                     pictures.removeAll()
-                case .note(let text):
-                    sink.note(text)
-                case .waitingForCoordinator(let seconds):
-                    sink.note(Self.waitingMessage(endpoint: endpoint, seconds: seconds))
+                case .diagnostic(let diagnostic):
+                    sink.note(diagnostic.message(endpoint: endpoint))
                 case .finished(let result):
                     return try result.mapError { $0.naming(endpoint: endpoint) }.get()
                 }
@@ -131,7 +124,7 @@ public struct SubmitClient: Sendable {
                 actions += machine.received(frames, at: monotonicSeconds())
             }
             if let diagnosis = watch?.update(), diagnosis.isHopeless(after: Self.handshakeFailuresToGiveUp), let failure = diagnosis.lastFailure {
-                throw SubmitError(failure)
+                throw SubmitError(failure.description)
             }
             actions += machine.tick(at: monotonicSeconds())
             if stop.isRequested && !stopSent {

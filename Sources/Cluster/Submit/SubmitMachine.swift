@@ -40,11 +40,8 @@ public enum SubmitAction: Equatable, Sendable {
     case deliver(index: Int, ScoringOutcome)
     /// Close the socket and open a new one (then the machine submits again).
     case reconnect
-    /// Something the user should know.
-    case note(String)
-    /// Nothing heard from the coordinator since the first SUBMIT, `seconds` ago; the submit keeps
-    /// trying (the I/O loop names the endpoint it waits for).
-    case waitingForCoordinator(seconds: Int)
+    /// Something the user should know (the I/O loop makes the sentence, naming its endpoint).
+    case diagnostic(SubmitDiagnostic)
     /// The job is over: its summary, or why it failed.
     case finished(Result<JobSummary, SubmitError>)
 }
@@ -58,93 +55,81 @@ public enum SubmitAction: Equatable, Sendable {
 public struct SubmitMachine: Sendable {
     public let request: SubmitRequest
     public let settings: SubmitSettings
-
-    /// One submission to one coordinator: the images it carries (its index -> the job's).
-    struct Attempt {
-        var number: Int
-        var images: [Int]
-        /// The job's image index -> this attempt's.
-        var positions: [Int: Int]
-        var accepted: Accepted?
-        var nextImage = 0
-        /// Images being loaded, sent or computed: at most the credit.
-        var outstanding = 0
-        var submittedAt: Double
-    }
-
-    private var attempt: Attempt
+    private(set) var phase: Phase
     /// The job's images not yet answered.
     private var remaining: Set<Int>
     private var lastHeard: Double
     private var lastBeat: Double
     private let started: Double
-    /// When the job was lost and is waiting to be submitted again.
-    private var resubmitAt: Double?
-    /// Since when the job has been lost without a coordinator taking it back.
-    private var lostSince: Double?
+    /// The wait before the next resubmission; doubles per loss up to the maximum, back to the
+    /// first once a coordinator accepts the job.
     private var delay: Double
     private var scored = 0, failed = 0
     private var workers: Set<String> = []
-    private var over = false
-    /// Whether the coordinator has said anything yet, and when to say that it has not.
-    private var heardFromCoordinator = false
-    private var nextWaitingNotice: Double
+    /// Submissions so far (1 + the times the job came back after a loss).
+    public private(set) var attempts = 1
 
     public init(request: SubmitRequest, settings: SubmitSettings = SubmitSettings(), at now: Double) {
         self.request = request
         self.settings = settings
-        attempt = Attempt(number: 1, images: Array(0..<request.imageCount), positions: [:], submittedAt: now)
-        attempt.positions = Self.positions(of: attempt.images)
+        phase = .submitting(Attempt(images: Array(0..<request.imageCount)), .unheard(noticeAt: now + settings.waitingNoticeAfter))
         remaining = Set(0..<request.imageCount)
         lastHeard = now
         lastBeat = now
         started = now
         delay = settings.resubmitDelay
-        nextWaitingNotice = now + settings.waitingNoticeAfter
     }
 
-    public var job: JobID? { attempt.accepted?.job }
-    public var imageSize: Int? { attempt.accepted?.imageSize }
-    public var isOver: Bool { over }
-    /// Submissions so far (1 + the times the job came back after a loss).
-    public var attempts: Int { attempt.number }
+    /// The coordinator's acceptance of the running job.
+    private var accepted: Accepted? {
+        if case .running(_, let a) = phase { return a }
+        return nil
+    }
+    public var job: UInt64? { accepted?.job }
+    public var imageSize: Int? { accepted?.imageSize }
+    public var isOver: Bool {
+        if case .over = phase { return true }
+        return false
+    }
 
     public mutating func start() -> [SubmitAction] { [.send(submitMessage())] }
 
     private func submitMessage() -> WireMessage {
         var r = request
-        r.imageCount = attempt.images.count
+        if case .submitting(let attempt, _) = phase { r.imageCount = attempt.images.count }
         return WireMessage(.submit, r)
     }
 
     public mutating func received(_ frames: [Data], at now: Double) -> [SubmitAction] {
-        guard !over, resubmitAt == nil else { return [] }
+        switch phase {
+        case .over, .resubmitting: return []
+        case .submitting(let attempt, .unheard): phase = .submitting(attempt, .heard)
+        case .submitting, .running: break
+        }
         lastHeard = now
-        heardFromCoordinator = true
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
-            return [.note("dropped a malformed message from the coordinator: \(error)")]
+            return [.diagnostic(.malformedMessage(error: "\(error)"))]
         }
         do {
             switch message.type {
             case .accepted:
-                guard attempt.accepted == nil else { return [] }
+                guard case .submitting(let attempt, let contact) = phase else { return [] }
                 let a = try message.decode(Accepted.self)
-                attempt.accepted = a
-                lostSince = nil
+                phase = .running(attempt, a)
                 delay = settings.resubmitDelay
                 var actions: [SubmitAction] = [.accepted(a)]
-                if attempt.number > 1 { actions.append(.note("job resubmitted as job \(a.job) with the \(attempt.images.count) image(s) not yet answered")) }
+                if case .resubmitted = contact { actions.append(.diagnostic(.resubmitted(job: a.job, images: attempt.images.count))) }
                 actions += (0..<request.referenceCount).map { .load(index: $0, reference: true) }
                 return actions + feed()
             case .refused:
-                return finish(.failure(SubmitError("the coordinator refused the job: \(try message.decode(Refused.self).reason)")))
+                return finish(.failure(SubmitError(reason: .refused(try message.decode(Refused.self).reason))))
             case .status:
-                return [.note(try message.decode(StatusNote.self).message)]
+                return [.diagnostic(.coordinatorStatus(try message.decode(StatusNote.self).message))]
             case .imageResult:
                 let outcome = try message.decode(ImageOutcome.self)
-                guard let a = attempt.accepted, outcome.job == a.job, outcome.index >= 0, outcome.index < attempt.images.count else {
-                    return [.note("ignored an answer for unknown image \(outcome.index) of job \(outcome.job)")]
+                guard case .running(let attempt, let a) = phase, outcome.job == a.job, outcome.index >= 0, outcome.index < attempt.images.count else {
+                    return [.diagnostic(.unknownImage(index: outcome.index, job: outcome.job))]
                 }
                 let image = attempt.images[outcome.index]
                 guard remaining.contains(image) else { return [] }
@@ -156,36 +141,36 @@ public struct SubmitMachine: Sendable {
                 return answer(image, verdict) + feed()
             case .jobDone:
                 let summary = try message.decode(JobSummary.self)
-                guard summary.job == attempt.accepted?.job || attempt.accepted == nil else { return [] }
+                if let a = accepted, a.job != summary.job { return [] }
                 workers.formUnion(summary.workers)
                 if let error = summary.error {
-                    if summary.retryable { return lose("the coordinator gave the job up (\(error))", at: now) }
-                    return finish(.failure(SubmitError("job failed: \(error)")))
+                    if summary.retryable { return lose(.gaveUp(reason: error), at: now) }
+                    return finish(.failure(SubmitError(reason: .jobFailed(error))))
                 }
-                if !remaining.isEmpty { return lose("the coordinator ended the job with \(remaining.count) image(s) unanswered", at: now) }
+                if !remaining.isEmpty { return lose(.endedUnanswered(images: remaining.count), at: now) }
                 return finish(.success(JobSummary(job: summary.job, scored: scored, failed: failed, seconds: now - started,
                                                   workers: workers.sorted())))
             case .bye:
-                return lose("the coordinator stopped", at: now)
+                return lose(.coordinatorStopped, at: now)
             case .heartbeat:
                 return []
             default:
-                return [.note("unexpected \(message.type) from the coordinator")]
+                return [.diagnostic(.unexpectedMessage(message.type))]
             }
         } catch {
-            return [.note("dropped a malformed \(message.type) from the coordinator: \(error)")]
+            return [.diagnostic(.malformedPayload(message.type, error: "\(error)"))]
         }
     }
 
     /// An image was decoded (its pixels [3, S, S] as a float32 blob) or could not be.
     /// `index` is the job's image index (as in `load`).
     public mutating func loaded(index: Int, reference: Bool, _ pixels: Result<Data, SubmitError>) -> [SubmitAction] {
-        guard !over, resubmitAt == nil, let a = attempt.accepted else { return [] }
+        guard case .running(let attempt, let a) = phase else { return [] }
         switch (reference, pixels) {
         case (true, .success(let blob)):
             return [.send(ImageUpload(job: a.job, index: index, reference: true, content: .pixels(blob)).encode())]
         case (true, .failure(let error)):
-            return finish(.failure(SubmitError("reference image \(index + 1) cannot be used: \(error)")))
+            return finish(.failure(SubmitError(reason: .unusableReference(index: index, error: error.description))))
         case (false, .success(let blob)):
             guard let position = attempt.positions[index] else { return [] }
             return [.send(ImageUpload(job: a.job, index: position, reference: false, content: .pixels(blob)).encode())]
@@ -198,68 +183,77 @@ public struct SubmitMachine: Sendable {
     }
 
     public mutating func tick(at now: Double) -> [SubmitAction] {
-        guard !over else { return [] }
-        if let at = resubmitAt {
+        switch phase {
+        case .over:
+            return []
+        case .resubmitting(let at, let lostSince):
             guard now >= at else { return [] }
-            return resubmit(at: now)
+            return resubmit(lostSince: lostSince, at: now)
+        case .submitting, .running:
+            break
         }
         var actions: [SubmitAction] = []
         if now - lastBeat >= settings.heartbeatInterval {
             // The job id tells a restarted coordinator, which does not know it, to say so.
-            actions.append(.send(attempt.accepted.map { WireMessage(.heartbeat, JobRef(job: $0.job)) } ?? WireMessage(type: .heartbeat)))
+            actions.append(.send(accepted.map { WireMessage(.heartbeat, JobRef(job: $0.job)) } ?? WireMessage(type: .heartbeat)))
             lastBeat = now
         }
         let silence = now - lastHeard
-        if !heardFromCoordinator && now >= nextWaitingNotice && silence <= settings.connectTimeout {
-            actions.append(.waitingForCoordinator(seconds: Int((now - started).rounded())))
-            nextWaitingNotice = now + settings.waitingNoticeInterval
-        }
-        if attempt.accepted == nil && attempt.number == 1 && silence > settings.connectTimeout {
-            return finish(.failure(.noAnswer(within: Int(settings.connectTimeout))))
-        }
-        if attempt.accepted != nil && silence > settings.silenceTimeout {
-            return lose("the coordinator went silent for \(Int(silence)) s", at: now)
-        }
-        if attempt.accepted == nil && attempt.number > 1 && silence > settings.silenceTimeout {
-            return lose("no answer from the coordinator yet", at: now)
+        switch phase {
+        case .submitting(let attempt, .unheard(let noticeAt)):
+            if now >= noticeAt && silence <= settings.connectTimeout {
+                actions.append(.diagnostic(.waitingForCoordinator(seconds: Int((now - started).rounded()))))
+                phase = .submitting(attempt, .unheard(noticeAt: now + settings.waitingNoticeInterval))
+            }
+            if silence > settings.connectTimeout { return finish(.failure(.noAnswer(within: Int(settings.connectTimeout)))) }
+        case .submitting(_, .heard):
+            if silence > settings.connectTimeout { return finish(.failure(.noAnswer(within: Int(settings.connectTimeout)))) }
+        case .submitting(_, .resubmitted):
+            if silence > settings.silenceTimeout { return lose(.noAnswerYet, at: now) }
+        case .running:
+            if silence > settings.silenceTimeout { return lose(.silent(seconds: Int(silence)), at: now) }
+        case .resubmitting, .over:
+            break
         }
         return actions
     }
 
     /// The user stopped the client: the coordinator drops the job's work at once.
     public mutating func stop() -> [SubmitAction] {
-        guard !over else { return [] }
+        guard !isOver else { return [] }
         var actions: [SubmitAction] = []
-        if let job, resubmitAt == nil { actions.append(.send(WireMessage(.cancel, JobRef(job: job)))) }
-        return actions + finish(.failure(SubmitError("interrupted; results written so far are kept")))
+        if let job { actions.append(.send(WireMessage(.cancel, JobRef(job: job)))) }
+        return actions + finish(.failure(SubmitError(reason: .interrupted)))
     }
 
     // MARK: - Steps
 
     private mutating func answer(_ image: Int, _ verdict: ScoringOutcome) -> [SubmitAction] {
         remaining.remove(image)
-        attempt.outstanding -= 1
+        if case .running(var attempt, let a) = phase {
+            attempt.outstanding -= 1
+            phase = .running(attempt, a)
+        }
         if case .failed = verdict { failed += 1 } else { scored += 1 }
         return [.deliver(index: image, verdict)]
     }
 
     /// The coordinator lost the job: submit again after a delay, unless the grace period is over.
-    private mutating func lose(_ why: String, at now: Double) -> [SubmitAction] {
-        let since = lostSince ?? now
-        lostSince = since
+    private mutating func lose(_ why: JobLoss, at now: Double) -> [SubmitAction] {
+        var since = now
+        if case .submitting(_, .resubmitted(let lostSince)) = phase { since = lostSince }
         if now - since > settings.reconnectGrace {
-            return finish(.failure(SubmitError("\(why), and no coordinator took the job back within \(Int(settings.reconnectGrace)) s; results written so far are kept (continue with --resume)")))
+            return finish(.failure(SubmitError(reason: .notTakenBack(why, graceSeconds: Int(settings.reconnectGrace)))))
         }
-        resubmitAt = now + delay
-        let note = "\(why); submitting the \(remaining.count) image(s) not yet answered again in \(String(format: "%.0f", delay)) s"
+        phase = .resubmitting(at: now + delay, lostSince: since)
+        let lost = SubmitDiagnostic.lost(why, unanswered: remaining.count, resubmitIn: delay)
         delay = min(delay * 2, settings.maxResubmitDelay)
-        return [.note(note)]
+        return [.diagnostic(lost)]
     }
 
-    private mutating func resubmit(at now: Double) -> [SubmitAction] {
-        resubmitAt = nil
-        let images = remaining.sorted()
-        attempt = Attempt(number: attempt.number + 1, images: images, positions: Self.positions(of: images), submittedAt: now)
+    private mutating func resubmit(lostSince: Double, at now: Double) -> [SubmitAction] {
+        phase = .submitting(Attempt(images: remaining.sorted()), .resubmitted(lostSince: lostSince))
+        attempts += 1
         lastHeard = now
         lastBeat = now
         return [.reconnect, .send(submitMessage())]
@@ -267,48 +261,19 @@ public struct SubmitMachine: Sendable {
 
     /// More images to load, within the credit.
     private mutating func feed() -> [SubmitAction] {
-        guard let a = attempt.accepted else { return [] }
+        guard case .running(var attempt, let a) = phase else { return [] }
         var actions: [SubmitAction] = []
         while attempt.nextImage < attempt.images.count && attempt.outstanding < a.credit {
             actions.append(.load(index: attempt.images[attempt.nextImage], reference: false))
             attempt.nextImage += 1
             attempt.outstanding += 1
         }
+        phase = .running(attempt, a)
         return actions
     }
 
-    private static func positions(of images: [Int]) -> [Int: Int] {
-        Dictionary(uniqueKeysWithValues: images.enumerated().map { ($1, $0) })
-    }
-
     private mutating func finish(_ result: Result<JobSummary, SubmitError>) -> [SubmitAction] {
-        over = true
+        phase = .over(result)
         return [.finished(result)]
-    }
-}
-
-public struct SubmitError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let description: String
-    /// The coordinator never answered the first contact within this many seconds (the client
-    /// names its endpoint, which the machine does not know); nil for any other failure.
-    public let noAnswerWithin: Int?
-    public init(_ description: String) {
-        self.description = description
-        noAnswerWithin = nil
-    }
-
-    /// No answer at all from the coordinator within `seconds`.
-    public static func noAnswer(within seconds: Int) -> SubmitError { SubmitError(noAnswerWithin: seconds, endpoint: nil) }
-
-    private init(noAnswerWithin seconds: Int, endpoint: String?) {
-        let coordinator = endpoint.map { "the coordinator at \($0)" } ?? "the coordinator"
-        description = "no answer from \(coordinator) within \(seconds) s; is `winclip-coord serve` running there, and is that its endpoint?"
-        noAnswerWithin = seconds
-    }
-
-    /// The same error naming the endpoint the client was waiting for.
-    public func naming(endpoint: String) -> SubmitError {
-        guard let seconds = noAnswerWithin else { return self }
-        return SubmitError(noAnswerWithin: seconds, endpoint: endpoint)
     }
 }

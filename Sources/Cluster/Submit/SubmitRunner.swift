@@ -98,9 +98,9 @@ public enum SubmitRunner {
     /// per-category folders, then the paper's table in summary.md and summary.json.
     static func runBenchmark(_ o: SubmitOptions, logger: Logger, stop: StopSignal, print: @escaping (String) -> Void) throws -> Outcome {
         guard let root = try BenchmarkRoot.detect(path: o.dataset) else {
-            throw SubmitError("--all-categories: \(o.dataset) is not a benchmark root (a folder whose sub-folders are MVTec AD, MVTec AD 2 or VisA categories)")
+            throw SubmitRefusal.notABenchmarkRoot(path: o.dataset)
         }
-        if o.config.winclip.className != nil { throw SubmitError("--class-name does not apply to a whole benchmark: each category is its own class") }
+        if o.config.winclip.className != nil { throw SubmitRefusal.classNameForBenchmark }
         let base: URL
         if let output = o.output {
             base = URL(fileURLWithPath: output)
@@ -192,14 +192,12 @@ public enum SubmitRunner {
             if FileStatus.of(results).isDirectory { throw OutputFailure(.isFolder, path: results.path) }
         }
         if o.resume {
-            guard let output else { throw SubmitError("--resume needs --output DIR: the folder of the job to continue") }
+            guard let output else { throw SubmitRefusal.resumeWithoutOutput }
             let results = output.appendingPathComponent("results.jsonl")
             if let earlier = try JobRecord.load(from: output) {
                 if let earlierMaps = earlier.saveMaps, earlierMaps != o.saveMaps { throw SubmitRefusal.resumeMixesMaps(earlierSavedMaps: earlierMaps) }
                 let differences = record.differences(from: earlier)
-                guard differences.isEmpty else {
-                    throw SubmitError("--resume: \(output.path) holds results computed otherwise (\(differences.joined(separator: "; "))); resume with the same settings, or choose another --output")
-                }
+                guard differences.isEmpty else { throw SubmitRefusal.resumeDiffers(output: output.path, differences: differences) }
                 record.fingerprint = record.fingerprint ?? earlier.fingerprint
                 let state = try ResumeState.load(results, directory: output, images: Set(items.map(\.relativePath)), needsMaps: o.saveMaps)
                 // A folder from before job.json recorded --save-maps: its rows tell.
@@ -211,7 +209,7 @@ public enum SubmitRunner {
                 let redone = state.redone.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                 print("resuming \(output.path): \(state.kept.count) image(s) done\(redone.isEmpty ? "" : "; computing again: \(redone)")")
             } else if let size = try? FileManager.default.attributesOfItem(atPath: results.path)[.size] as? Int, size > 0 {
-                throw SubmitError("--resume: \(output.path) has results but no \(JobRecord.fileName) saying how they were computed; choose another --output")
+                throw SubmitRefusal.resumeWithoutRecord(output: output.path)
             }
         }
         let keptImages = resumed?.keptImages ?? []

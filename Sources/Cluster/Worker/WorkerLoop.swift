@@ -57,7 +57,7 @@ public struct WorkerLoop: Sendable {
         var machine = WorkerMachine(ready: ready, settings: settings)
         logger.info("worker \(ready.name) serving \(ready.model) [\(ready.fingerprint)] via \(endpoint)")
         var stopSent = false
-        var lastHandshakeFailure = (text: "", at: -Double.infinity)
+        var lastHandshakeFailure: (failure: HandshakeFailure?, at: Double) = (nil, -Double.infinity)
         var actions = machine.connected(at: monotonicSeconds())
         let wait = max(1, Int(settings.heartbeatInterval * 500))
         while true {
@@ -74,15 +74,15 @@ public struct WorkerLoop: Sendable {
                     (socket, watch) = try connect()
                 case .exit:
                     return
-                case .log(let level, let text):
-                    logger.log(level: level, "\(text)")
+                case .diagnostic(let diagnostic):
+                    logger.log(level: diagnostic.level, "\(diagnostic.message(worker: ready.name))")
                 }
             }
             actions = []
             if let failure = watch?.update().lastFailure {
                 // libzmq retries every 100 ms: the same reason is repeated every 30 s at most.
                 let now = monotonicSeconds()
-                if failure != lastHandshakeFailure.text || now - lastHandshakeFailure.at >= 30 {
+                if failure != lastHandshakeFailure.failure || now - lastHandshakeFailure.at >= 30 {
                     logger.error("worker \(ready.name): \(failure); retrying")
                     lastHandshakeFailure = (failure, now)
                 }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Protocol
 
 /// A worker's timing.
@@ -24,7 +23,8 @@ public enum WorkerAction: Equatable, Sendable {
     case reconnect
     /// Leave: the loop returns.
     case exit
-    case log(Logger.Level, String)
+    /// Something for the log (the loop writes the line).
+    case diagnostic(WorkerDiagnostic)
 }
 
 /// A worker's protocol logic, after the ZeroMQ guide's Paranoid Pirate worker, as a pure state
@@ -34,99 +34,139 @@ public enum WorkerAction: Equatable, Sendable {
 /// for a round trip between units; heartbeats flow while it computes; a silent coordinator
 /// makes it reconnect with backoff and announce itself again.
 public struct WorkerMachine: Sendable {
+    /// The link to the coordinator.
+    public enum Connection: Equatable, Sendable {
+        /// Before the first `connected`.
+        case opening
+        case connected(Link)
+        /// Dropped (silence, BYE): a new socket at `at`. What the old one still delivers is not
+        /// taken; the coordinator re-queues what this worker held.
+        case reconnecting(at: Double)
+    }
+
+    /// A live connection: when the coordinator was last heard and last sent a heartbeat, and
+    /// the units it sent ahead, waiting for the compute thread in arrival order.
+    public struct Link: Equatable, Sendable {
+        var lastHeard: Double
+        var lastBeat: Double
+        var queue: [WireMessage] = []
+    }
+
+    /// The compute thread.
+    public enum Compute: Equatable, Sendable {
+        case idle
+        /// Computing; `stale` when what it computes belongs to a connection since dropped (its
+        /// result is discarded).
+        case busy(stale: Bool)
+    }
+
+    public enum Lifecycle: Equatable, Sendable {
+        case serving
+        /// Asked to stop: no new unit is taken; BYE once the unit in hand is done.
+        case leaving
+    }
+
     public let settings: WorkerSettings
     let ready: Ready
-    private var lastHeard = 0.0
-    private var lastBeat = -Double.infinity
-    /// UNIT and CONTEXT messages waiting for the compute thread, in arrival order.
-    private var queue: [WireMessage] = []
-    /// The compute thread is busy; `computingStale` when what it computes belongs to a
-    /// connection since dropped (its result is discarded).
-    private var computing = false
-    private var computingStale = false
-    private var reconnectAt: Double?
-    private var delay: Double
-    private var stopping = false
+    private(set) var connection = Connection.opening
+    private(set) var compute = Compute.idle
+    private(set) var lifecycle = Lifecycle.serving
+    /// The wait before the next reconnect after a silence; doubles per silence up to the
+    /// maximum, back to the first once the coordinator is heard.
+    private var backoff: Double
     private(set) var unitsDone = 0
 
     public init(ready: Ready, settings: WorkerSettings = WorkerSettings()) {
         self.ready = ready
         self.settings = settings
-        delay = settings.reconnectDelay
+        backoff = settings.reconnectDelay
     }
 
     /// Units waiting to be computed (what tests look at).
-    public var queuedCount: Int { queue.count }
+    public var queuedCount: Int {
+        if case .connected(let link) = connection { return link.queue.count }
+        return 0
+    }
 
     // MARK: - Events
 
     /// The socket is connected (at start and after every reconnect): announce the model.
     public mutating func connected(at now: Double) -> [WorkerAction] {
-        lastHeard = now
-        lastBeat = now
-        reconnectAt = nil
+        connection = .connected(Link(lastHeard: now, lastBeat: now))
         return [.send(WireMessage(.ready, ready))]
     }
 
     public mutating func received(_ frames: [Data], at now: Double) -> [WorkerAction] {
         var actions: [WorkerAction] = []
-        lastHeard = now
-        delay = settings.reconnectDelay
+        backoff = settings.reconnectDelay
+        guard case .connected(var link) = connection else { return [] }
+        link.lastHeard = now
+        connection = .connected(link)
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
-            return [.log(.warning, "worker \(ready.name): dropped a malformed message: \(error)")]
+            return [.diagnostic(.malformedMessage(error: "\(error)"))]
         }
         switch message.type {
         case .unit, .context:
             // While leaving, a unit is handed back by not taking it: the coordinator re-queues
             // whatever this worker held when BYE arrives.
-            if !stopping { queue.append(message) }
+            if lifecycle == .serving {
+                link.queue.append(message)
+                connection = .connected(link)
+            }
         case .heartbeat:
             break
         case .bye:
-            actions.append(.log(.info, "worker \(ready.name): the coordinator is leaving; reconnecting"))
-            actions += dropConnection(at: now, wait: settings.reconnectDelay)
+            actions.append(.diagnostic(.coordinatorLeaving))
+            dropConnection(at: now, wait: settings.reconnectDelay)
         default:
-            actions.append(.log(.warning, "worker \(ready.name): ignoring \(message.type) from the coordinator"))
+            actions.append(.diagnostic(.unexpectedMessage(message.type)))
         }
         return actions + startNext()
     }
 
     /// The compute thread finished: `reply` is the RESULT of a unit (nil for a stored CONTEXT).
     public mutating func computed(_ reply: WireMessage?, at now: Double) -> [WorkerAction] {
-        computing = false
         var actions: [WorkerAction] = []
-        if let reply, !computingStale {
+        if let reply, compute == .busy(stale: false) {
             unitsDone += 1
             actions.append(.send(reply))
         }
-        computingStale = false
+        compute = .idle
         return actions + leaveIfDone() + startNext()
     }
 
     public mutating func tick(at now: Double) -> [WorkerAction] {
-        var actions: [WorkerAction] = []
-        if let at = reconnectAt {
+        switch connection {
+        case .opening:
+            return []
+        case .reconnecting(let at):
             guard now >= at else { return [] }
             return [.reconnect] + connected(at: now)
+        case .connected(var link):
+            var actions: [WorkerAction] = []
+            if now - link.lastBeat >= settings.heartbeatInterval {
+                actions.append(.send(WireMessage(type: .heartbeat)))
+                link.lastBeat = now
+                connection = .connected(link)
+            }
+            let silence = now - link.lastHeard
+            if silence > settings.heartbeatInterval * Double(settings.liveness) {
+                actions.append(.diagnostic(.coordinatorSilent(seconds: Int(silence), reconnectIn: backoff)))
+                dropConnection(at: now, wait: backoff)
+                backoff = min(backoff * 2, settings.maxReconnectDelay)
+            }
+            return actions
         }
-        if now - lastBeat >= settings.heartbeatInterval {
-            actions.append(.send(WireMessage(type: .heartbeat)))
-            lastBeat = now
-        }
-        let silence = now - lastHeard
-        if silence > settings.heartbeatInterval * Double(settings.liveness) {
-            actions.append(.log(.warning, "worker \(ready.name): coordinator silent for \(Int(silence)) s; reconnecting in \(delay) s"))
-            actions += dropConnection(at: now, wait: delay)
-            delay = min(delay * 2, settings.maxReconnectDelay)
-        }
-        return actions
     }
 
     /// Finish the unit in hand, hand back the queued ones, say goodbye and leave.
     public mutating func stopRequested(at now: Double) -> [WorkerAction] {
-        stopping = true
-        queue.removeAll()
+        lifecycle = .leaving
+        if case .connected(var link) = connection {
+            link.queue.removeAll()
+            connection = .connected(link)
+        }
         return leaveIfDone()
     }
 
@@ -134,21 +174,21 @@ public struct WorkerMachine: Sendable {
 
     /// The coordinator re-queues what this worker held; what is queued here is dropped and the
     /// unit being computed is answered into the void.
-    private mutating func dropConnection(at now: Double, wait: Double) -> [WorkerAction] {
-        queue.removeAll()
-        if computing { computingStale = true }
-        reconnectAt = now + wait
-        return []
+    private mutating func dropConnection(at now: Double, wait: Double) {
+        if case .busy = compute { compute = .busy(stale: true) }
+        connection = .reconnecting(at: now + wait)
     }
 
     private mutating func startNext() -> [WorkerAction] {
-        guard !computing, !stopping, reconnectAt == nil, !queue.isEmpty else { return [] }
-        computing = true
-        return [.compute(queue.removeFirst())]
+        guard compute == .idle, lifecycle == .serving, case .connected(var link) = connection, !link.queue.isEmpty else { return [] }
+        compute = .busy(stale: false)
+        let next = link.queue.removeFirst()
+        connection = .connected(link)
+        return [.compute(next)]
     }
 
     private mutating func leaveIfDone() -> [WorkerAction] {
-        guard stopping, !computing else { return [] }
-        return [.send(WireMessage(type: .bye)), .log(.info, "worker \(ready.name) leaving after \(unitsDone) unit(s)"), .exit]
+        guard lifecycle == .leaving, compute == .idle else { return [] }
+        return [.send(WireMessage(type: .bye)), .diagnostic(.leaving(unitsDone: unitsDone)), .exit]
     }
 }
