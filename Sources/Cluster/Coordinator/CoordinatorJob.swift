@@ -126,10 +126,7 @@ struct CoordinatorJob {
 
     var fewShot: Bool { request.referenceCount > 0 }
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }
-    /// Text embeddings depend on the model, the class name and the prompts only.
-    var textKey: String {
-        "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")\u{0}\(request.options.prompts.map { "\($0)" } ?? "anomalib")"
-    }
+    var textKey: String { SetupCache.textKey(fingerprint: model?.fingerprint ?? "", options: request.options) }
 
     mutating func move(to next: JobPhase) {
         precondition(phase.canMove(to: next), "job \(id): no transition from \(phase) to \(next)")
@@ -146,8 +143,7 @@ struct CoordinatorJob {
     }
 
     /// Queues the units of one image (the plan's first units; more may follow its full pass).
-    mutating func enqueueImage(index: Int, pixels: Data) {
-        let model = model!
+    mutating func enqueueImage(index: Int, pixels: Data, model: PinnedModel) {
         let assembly = ImageAssembly(plan: model.plan, fewShot: fewShot, mapPolicy: model.mapPolicy)
         let units = assembly.initialUnits
         images[index] = ImageWork(index: index, assembly: assembly, outstanding: units.count)
@@ -162,6 +158,33 @@ struct CoordinatorJob {
             case .windows(let s, let range):
                 pending.append(makeUnit(.windows, image: index, scaleIndex: s, windows: range, blobs: [pixels]))
             }
+        }
+    }
+}
+
+extension CoordinatorJob {
+    /// A worker no longer holds `unit` (it left, or was quarantined): when no other worker holds
+    /// it, it goes back to the front of the queue and its kind is returned.
+    mutating func release(_ unit: Int, heldBy peer: PeerID) -> UnitKind? {
+        guard var entry = inFlight[unit], entry.holders.contains(peer) else { return nil }
+        entry.holders.removeAll { $0 == peer }
+        guard entry.holders.isEmpty else {
+            inFlight[unit] = entry
+            return nil
+        }
+        inFlight[unit] = nil
+        if !pending.contains(unit: unit) { pending.prepend(entry.task) }
+        return entry.task.spec.kind
+    }
+}
+
+extension CoordinatorJob {
+    /// A unit goes to a worker: the first holder, or one more (a late unit's copy, a retry).
+    mutating func handOut(_ task: UnitTask, to peer: PeerID, at now: Double) {
+        if inFlight[task.spec.unit] != nil {
+            inFlight[task.spec.unit]?.holders.append(peer)
+        } else {
+            inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
         }
     }
 }

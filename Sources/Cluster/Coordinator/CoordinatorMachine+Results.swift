@@ -25,7 +25,7 @@ extension CoordinatorMachine {
             return
         }
         let spec = entry.task.spec
-        workers[peer]!.unitsDone += 1
+        workers[peer]?.unitsDone += 1
         observe(.unitAnswered(spec.kind, failed: result.error != nil, seconds: result.seconds))
         if let error = result.error {
             rejected(entry, from: peer, reason: error, at: now)
@@ -48,11 +48,11 @@ extension CoordinatorMachine {
     /// counts for the deadlines, and earlier bad answers to it become strikes.
     mutating func accepted(_ entry: InFlightUnit, from worker: WorkerRecord, seconds: Double, at now: Double) {
         let spec = entry.task.spec
-        jobs[spec.job]!.inFlight[spec.unit] = nil
+        jobs[spec.job]?.inFlight[spec.unit] = nil
         // A copy not yet handed out: only a late unit has one (checkDeadlines), so only then is
         // the queue searched.
-        if entry.duplicated { jobs[spec.job]!.pending.remove(unit: spec.unit) }
-        jobs[spec.job]!.workersUsed.insert(worker.publicName)
+        if entry.duplicated { jobs[spec.job]?.pending.remove(unit: spec.unit) }
+        jobs[spec.job]?.workersUsed.insert(worker.publicName)
         unitDeadlines.record(spec.kind, seconds: seconds)
         settleAttempts(spec, at: now)
     }
@@ -96,15 +96,16 @@ extension CoordinatorMachine {
         switch recordSetup(spec.kind, of: id, blobs: message.blobs, from: record) {
         case .waiting: return
         case .tied(let answers): breakTie(spec.kind, of: id, answers, task: task, at: now); return
-        case .disagreed(let reason): finish(id, .failed, error: reason, at: now); return
+        case .disagreed(let reason): finish(id, .failed(reason), at: now); return
         case .agreed(let answers, let dissenters):
             producers = answers
             if !dissenters.isEmpty {
-                log(.warning, "job \(id): \(spec.kind) embeddings of \(answers.map(\.worker).joined(separator: " and ")) agree; \(dissenters.map(\.worker).joined(separator: " and ")) differed and is struck (verify_setup)")
+                diagnose(.setupDissent(id, spec.kind, agreeing: answers.map(\.worker), dissenters: dissenters.map(\.worker)))
                 for d in dissenters { strike(d.peer, at: now) }
             }
         }
-        setupAgreed(spec.kind, of: id, WireMessage(type: .result, blobs: producers[0].blobs), producers: producers, at: now)
+        guard let first = producers.first else { return }
+        setupAgreed(spec.kind, of: id, WireMessage(type: .result, blobs: first.blobs), producers: producers, at: now)
     }
 
     /// A job's text or reference embeddings, from one worker or agreed by two: checked, kept
@@ -112,24 +113,25 @@ extension CoordinatorMachine {
     mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ message: WireMessage, producers: [SetupAnswer], at now: Double) {
         let worker = producers.map(\.worker).joined(separator: " and ")
         let provenance = SetupProvenance(producers: producers)
+        guard let job = jobs[id] else { return }
         do {
             if kind == .text {
                 let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
                 guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
                 let text = TextEmbeddings(normal: normal, anomalous: anomalous)
-                jobs[id]!.text = text
-                setupCache.store(text: text, key: jobs[id]!.textKey, provenance: provenance)
+                jobs[id]?.text = text
+                setupCache.store(text: text, key: job.textKey, provenance: provenance)
             } else {
-                let scales = jobs[id]!.request.options.scales.count
+                let scales = job.request.options.scales.count
                 guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
-                let refs = ReferenceEmbeddings(count: jobs[id]!.request.referenceCount, patchTokens: try message.floats(0),
+                let refs = ReferenceEmbeddings(count: job.request.referenceCount, patchTokens: try message.floats(0),
                                                windows: try (1..<message.blobs.count).map { try message.floats($0) })
                 guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
-                jobs[id]!.references = refs
-                setupCache.store(references: refs, key: jobs[id]!.referenceKey, provenance: provenance)
+                jobs[id]?.references = refs
+                setupCache.store(references: refs, key: job.referenceKey, provenance: provenance)
             }
         } catch {
-            finish(id, .failed, error: "malformed \(kind) result from worker \(worker): \(error)", at: now)
+            finish(id, .failed("malformed \(kind) result from worker \(worker): \(error)"), at: now)
             return
         }
         setupFinished(id, at: now)
@@ -166,28 +168,27 @@ extension CoordinatorMachine {
         work.outstanding -= 1
         if !next.isEmpty {
             work.outstanding += next.count
-            jobs[id]!.enqueue(next, image: index, pixels: entry.task.blobs[0])
+            jobs[id]?.enqueue(next, image: index, pixels: entry.task.blobs[0])
         }
-        jobs[id]!.images[index] = work
+        jobs[id]?.images[index] = work
         if work.outstanding == 0 { complete(index, of: id, at: now) }
     }
 
     /// All units of an image are in: assemble and answer the client.
     mutating func complete(_ index: Int, of id: JobID, at now: Double) {
-        guard let work = jobs[id]!.images.removeValue(forKey: index) else { return }
-        let job = jobs[id]!
-        jobs[id]!.answered += 1
-        if let error = work.error {
-            jobs[id]!.failed += 1
+        guard let work = jobs[id]?.images.removeValue(forKey: index), let job = jobs[id] else { return }
+        jobs[id]?.answered += 1
+        // Every unit in without an error leaves a result; were it missing, an error row says so.
+        if let error = work.error ?? (work.assembly.result == nil ? "the image's scores are incomplete" : nil) {
+            jobs[id]?.failed += 1
             observe(.imageAnswered(scored: false))
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index, error: error)))
-        } else {
-            let result = work.assembly.result!
+        } else if let result = work.assembly.result {
             var blobs = [FloatBlob.encode([result.score])]
             if job.request.wantMaps, let map = result.map { blobs.append(FloatBlob.encode(map)) }
             observe(.imageAnswered(scored: true))
             send(job.client, WireMessage(.imageResult, ImageOutcome(job: id, index: index), blobs: blobs))
         }
-        if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }
+        if jobs[id]?.isComplete == true { finish(id, .done, at: now) }
     }
 }

@@ -86,7 +86,7 @@ extension CoordinatorMachine {
         let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, blobs: blobs)
         guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer], dissenters: []) }
         check.answers.append(answer)
-        jobs[id]!.setupChecks[kind] = check
+        jobs[id]?.setupChecks[kind] = check
         return Self.verdict(kind, check)
     }
 
@@ -102,7 +102,7 @@ extension CoordinatorMachine {
         if best.count >= 2 { return .agreed(best, dissenters: check.answers.filter { $0.blobs != best[0].blobs }) }
         if check.answers.count == 2 { return .tied(check.answers) }
         let names = check.answers.map(\.worker)
-        return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last!) all differ (verify_setup): no two keys agree, so the job runs on none's word")
+        return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last ?? "") all differ (verify_setup): no two keys agree, so the job runs on none's word")
     }
 
     /// Two setup answers differ: a third copy goes to a third key when one is connected (the
@@ -112,16 +112,13 @@ extension CoordinatorMachine {
         let asked = Set(answers.map(\.principal))
         let third = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined && !asked.contains($0.principal) }
         guard third else {
-            finish(id, .failed, error: Self.unbrokenTie(kind, answers), at: now)
+            finish(id, .failed(Self.unbrokenTie(kind, answers)), at: now)
             return
         }
-        job.setupChecks[kind]!.copies += 1
+        job.setupChecks[kind]?.copies += 1
         job.pending.prepend(job.makeUnit(kind, blobs: task.blobs))
         jobs[id] = job
-        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
-        let note = "verify_setup: the \(kind) embeddings of \(names) differ; a third key decides"
-        log(.warning, note)
-        send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
+        tellClient(job, .setupTie(id, kind, workers: answers.map(\.worker)))
     }
 
     static func unbrokenTie(_ kind: UnitKind, _ answers: [SetupAnswer]) -> String {
@@ -138,7 +135,7 @@ extension CoordinatorMachine {
                 guard let check = job.setupChecks[kind], check.copies > 2, check.answers.count < check.copies,
                       let offset = job.pending.firstOffset(where: { $0.spec.kind == kind }), let task = job.pending.peek(at: offset),
                       !hasEligibleWorker(task, of: id) else { continue }
-                finish(id, .failed, error: Self.unbrokenTie(kind, check.answers), at: now)
+                finish(id, .failed(Self.unbrokenTie(kind, check.answers)), at: now)
                 break
             }
         }
@@ -165,7 +162,7 @@ extension CoordinatorMachine {
     func placement(of id: JobID, among available: [PeerID], fingerprint: String) -> (task: Int, worker: Int)? {
         guard let job = jobs[id] else { return nil }
         for (t, task) in job.pending.enumerated() {
-            if let i = available.firstIndex(where: { workers[$0]!.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
+            if let i = available.firstIndex(where: { workers[$0]?.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
                 return (t, i)
             }
             // Units that exclude some workers: a verified setup's copies, a late unit's copy, a
@@ -187,12 +184,12 @@ extension CoordinatorMachine {
             for kind in [UnitKind.text, .references] {
                 guard var check = jobs[id]?.setupChecks[kind], check.copies > 1,
                       let waiting = jobs[id]?.pending.firstOffset(where: { $0.spec.kind == kind }) else { continue }
-                _ = jobs[id]!.pending.remove(at: waiting)
+                _ = jobs[id]?.pending.remove(at: waiting)
                 check.copies -= 1
-                jobs[id]!.setupChecks[kind] = check
-                log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")
-                if case .agreed(let answers, _) = Self.verdict(kind, check) {
-                    setupAgreed(kind, of: id, WireMessage(type: .result, blobs: answers[0].blobs), producers: answers, at: now)
+                jobs[id]?.setupChecks[kind] = check
+                diagnose(.setupUnverified(id, kind))
+                if case .agreed(let answers, _) = Self.verdict(kind, check), let first = answers.first {
+                    setupAgreed(kind, of: id, WireMessage(type: .result, blobs: first.blobs), producers: answers, at: now)
                 }
             }
         }
