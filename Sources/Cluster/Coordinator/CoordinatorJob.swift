@@ -7,8 +7,8 @@ import WinCLIP
 public typealias PeerID = Data
 public typealias JobID = UInt64
 
-/// The life of a job on the coordinator. Every change goes through `CoordinatorJob.move(to:)`,
-/// which allows only these transitions:
+/// The life of a job on the coordinator, as a name (`JobState` holds each live phase's data).
+/// Every change goes through the transitions of CoordinatorJob+Phases.swift, which allow only:
 ///
 ///     waitingForWorkers -> references -> setup -> scoring -> done
 ///     waitingForWorkers -----------> setup                     (zero-shot)
@@ -79,26 +79,17 @@ struct CoordinatorJob {
     let client: PeerID
     let request: SubmitRequest
     let started: Double
-    private(set) var phase = JobPhase.waitingForWorkers
+    /// Its phase and the data of that phase (JobState.swift); changed only by the transitions
+    /// of CoordinatorJob+Phases.swift.
+    internal(set) var state = JobState.waitingForWorkers
     var lastClientSeen: Double
     var lastWaitingNote = -Double.infinity
-    var model: PinnedModel?
 
-    // Setup.
-    var referencePixels: [Int: Data] = [:]
-    var text: TextEmbeddings?
-    var references: ReferenceEmbeddings?
-    var referenceKey = ""
-    var contextMessage: WireMessage?
-
-    // Units and images.
+    // Units.
     var pending = UnitQueue()
     var inFlight: [Int: InFlightUnit] = [:]
     /// Units that got bad answers and are not settled yet (UnitAttempts.swift).
     var attempts: [Int: UnitAttempts] = [:]
-    var images: [Int: ImageWork] = [:]
-    /// Images received before setup finished (at most the client's credit).
-    var waitingImages: [Int: Data] = [:]
     var nextUnit = 0
     var answered = 0
     var failed = 0
@@ -112,9 +103,6 @@ struct CoordinatorJob {
     var owner: PeerIdentity = .anyone
     /// Images the client may have unanswered (ACCEPTED's credit): more are refused.
     var credit = 0
-    /// Setup computed on two workers that must agree.
-    var verifySetup = false
-    var setupChecks: [UnitKind: SetupCheck] = [:]
 
     init(id: JobID, client: PeerID, request: SubmitRequest, now: Double) {
         self.id = id
@@ -124,14 +112,10 @@ struct CoordinatorJob {
         lastClientSeen = now
     }
 
+    var phase: JobPhase { state.phase }
+    var model: PinnedModel? { state.model }
     var fewShot: Bool { request.referenceCount > 0 }
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }
-    var textKey: String { SetupCache.textKey(fingerprint: model?.fingerprint ?? "", options: request.options) }
-
-    mutating func move(to next: JobPhase) {
-        precondition(phase.canMove(to: next), "job \(id): no transition from \(phase) to \(next)")
-        phase = next
-    }
 
     mutating func makeUnit(_ kind: UnitKind, image: Int? = nil, scaleIndex: Int? = nil, windows: Range<Int>? = nil, blobs: [Data]) -> UnitTask {
         defer { nextUnit += 1 }
@@ -140,14 +124,6 @@ struct CoordinatorJob {
                            windowStart: windows?.lowerBound, windowCount: windows?.count,
                            fewShot: fewShot && (kind == .full || kind == .windows)),
             blobs: blobs)
-    }
-
-    /// Queues the units of one image (the plan's first units; more may follow its full pass).
-    mutating func enqueueImage(index: Int, pixels: Data, model: PinnedModel) {
-        let assembly = ImageAssembly(plan: model.plan, fewShot: fewShot, mapPolicy: model.mapPolicy)
-        let units = assembly.initialUnits
-        images[index] = ImageWork(index: index, assembly: assembly, outstanding: units.count)
-        enqueue(units, image: index, pixels: pixels)
     }
 
     mutating func enqueue(_ units: [ImageUnit], image index: Int, pixels: Data) {

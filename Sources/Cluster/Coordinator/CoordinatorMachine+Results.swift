@@ -113,22 +113,22 @@ extension CoordinatorMachine {
     mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ message: WireMessage, producers: [SetupAnswer], at now: Double) {
         let worker = producers.map(\.worker).joined(separator: " and ")
         let provenance = SetupProvenance(producers: producers)
-        guard let job = jobs[id] else { return }
+        guard let job = jobs[id], let model = job.model else { return }
         do {
             if kind == .text {
                 let normal = try message.floats(0), anomalous = try message.floats(1, count: normal.count)
                 guard !normal.isEmpty, (normal + anomalous).allSatisfy(\.isFinite) else { throw ProtocolError("empty or non-finite text embeddings") }
                 let text = TextEmbeddings(normal: normal, anomalous: anomalous)
-                jobs[id]?.text = text
-                setupCache.store(text: text, key: job.textKey, provenance: provenance)
+                jobs[id]?.updateSetup { $0.text = text }
+                setupCache.store(text: text, key: SetupCache.textKey(fingerprint: model.fingerprint, options: job.request.options), provenance: provenance)
             } else {
                 let scales = job.request.options.scales.count
                 guard message.blobs.count == 1 + scales else { throw ProtocolError("references RESULT with \(message.blobs.count) blobs for \(scales) scale(s)") }
                 let refs = ReferenceEmbeddings(count: job.request.referenceCount, patchTokens: try message.floats(0),
                                                windows: try (1..<message.blobs.count).map { try message.floats($0) })
                 guard (refs.patchTokens + refs.windows.joined()).allSatisfy(\.isFinite) else { throw ProtocolError("non-finite reference embeddings") }
-                jobs[id]?.references = refs
-                setupCache.store(references: refs, key: job.referenceKey, provenance: provenance)
+                jobs[id]?.updateSetup { $0.references = refs }
+                setupCache.store(references: refs, key: job.setup?.referenceKey ?? "", provenance: provenance)
             }
         } catch {
             finish(id, .failed("malformed \(kind) result from worker \(worker): \(error)"), at: now)
@@ -139,7 +139,7 @@ extension CoordinatorMachine {
 
     mutating func imageUnitResult(_ entry: InFlightUnit, _ message: WireMessage, worker: WorkerRecord, seconds: Double, at now: Double) {
         let spec = entry.task.spec, id = spec.job
-        guard let index = spec.image, var work = jobs[id]?.images[index] else {
+        guard let index = spec.image, var work = jobs[id]?.scoring?.images[index] else {
             accepted(entry, from: worker, seconds: seconds, at: now)
             return
         }
@@ -170,13 +170,13 @@ extension CoordinatorMachine {
             work.outstanding += next.count
             jobs[id]?.enqueue(next, image: index, pixels: entry.task.blobs[0])
         }
-        jobs[id]?.images[index] = work
+        jobs[id]?.updateScoring { $0.images[index] = work }
         if work.outstanding == 0 { complete(index, of: id, at: now) }
     }
 
     /// All units of an image are in: assemble and answer the client.
     mutating func complete(_ index: Int, of id: JobID, at now: Double) {
-        guard let work = jobs[id]?.images.removeValue(forKey: index), let job = jobs[id] else { return }
+        guard let work = jobs[id]?.removeImage(index), let job = jobs[id] else { return }
         jobs[id]?.answered += 1
         // Every unit in without an error leaves a result; were it missing, an error row says so.
         if let error = work.error ?? (work.assembly.result == nil ? "the image's scores are incomplete" : nil) {

@@ -301,19 +301,17 @@ public struct CoordinatorMachine: Sendable {
             finish(id, .failed("\(error) (model \(sample.info.model))"), at: now)
             return
         }
-        job.model = model
         let live = workers.with(fingerprint: fingerprint, precision: precision).count
         let credit = max(4, settings.imagesInFlightPerWorker * live)
-        job.credit = credit
+        job.accept(on: model, credit: credit)
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
                                                          model: sample.info.model, credit: credit)))
         diagnose(.jobAccepted(id, model: sample.info.model, fingerprint: fingerprint, workers: live, unitsPerImage: model.plan.units.count))
-        if job.fewShot { job.move(to: .references) }
         jobs[id] = job
         // Workers of other models are named to the client now, not at the next tick (a short
         // job could end before it).
-        noteForeignWorkers()
-        if !job.fewShot { startSetup(id, at: now) }
+        noteForeignWorkers(of: id, model: model)
+        if !job.fewShot { startSetup(id, model: model, at: now) }
     }
 
     mutating func image(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
@@ -329,10 +327,10 @@ public struct CoordinatorMachine: Sendable {
                 throw ProtocolError("unexpected reference image \(item.index) for job \(job.id)")
             }
         } else {
-            guard item.index >= 0, item.index < job.request.imageCount, job.images[item.index] == nil, job.waitingImages[item.index] == nil else {
+            guard item.index >= 0, item.index < job.request.imageCount, !job.holds(image: item.index) else {
                 throw ProtocolError("image index \(item.index) out of range or repeated for job \(job.id)")
             }
-            guard item.skipped || job.images.count + job.waitingImages.count < job.credit else {
+            guard item.skipped || job.unansweredImages < job.credit else {
                 throw ProtocolError("IMAGE \(item.index) of job \(job.id) exceeds the credit of \(job.credit) unanswered images")
             }
             if item.skipped {
@@ -347,38 +345,38 @@ public struct CoordinatorMachine: Sendable {
         guard message.blobs.count == 1, message.blobs[0].count == 4 * 3 * model.imageSize * model.imageSize else {
             throw ProtocolError("IMAGE \(item.index) of job \(job.id) must carry one [3, \(model.imageSize), \(model.imageSize)] float32 blob")
         }
-        if item.reference {
-            jobs[item.job]?.referencePixels[item.index] = message.blobs[0]
-            if jobs[item.job]?.referencePixels.count == job.request.referenceCount { startSetup(item.job, at: now) }
-        } else if job.phase == .scoring {
-            jobs[item.job]?.enqueueImage(index: item.index, pixels: message.blobs[0], model: model)
-        } else {
-            jobs[item.job]?.waitingImages[item.index] = message.blobs[0]
+        guard jobs[item.job]?.receive(image: item.index, pixels: message.blobs[0], reference: item.reference) == true else {
+            throw ProtocolError("IMAGE \(item.index) of job \(job.id) in phase \(job.phase)")
+        }
+        if item.reference, jobs[item.job]?.referencesState?.pixels.count == job.request.referenceCount {
+            startSetup(item.job, model: model, at: now)
         }
     }
 
-    mutating func startSetup(_ id: JobID, at now: Double) {
-        guard var job = jobs[id], let model = job.model else { return }
-        job.move(to: .setup)
-        job.verifySetup = verifiesSetup(fingerprint: model.fingerprint)
-        if let cached = setupCache.text(job.textKey, verified: job.verifySetup) {
-            job.text = cached
+    /// Setup starts (a zero-shot job once accepted, a few-shot one once its K references are in):
+    /// embeddings from the cache, or units queued for them.
+    mutating func startSetup(_ id: JobID, model: PinnedModel, at now: Double) {
+        guard var job = jobs[id] else { return }
+        let collected = job.referencesState
+        var setup = SetupState(model: model, verify: verifiesSetup(fingerprint: model.fingerprint), waitingImages: collected?.waitingImages ?? [:])
+        if let cached = setupCache.text(SetupCache.textKey(fingerprint: model.fingerprint, options: job.request.options), verified: setup.verify) {
+            setup.text = cached
             diagnose(.setupFromCache(id, .text, className: job.request.options.className ?? ""))
         } else {
-            queueSetup(.text, blobs: [], job: &job)
+            queueSetup(.text, blobs: [], setup: &setup, job: &job)
         }
         if job.fewShot {
             // All K are there: startSetup runs when the K-th arrives (indices are range-checked).
-            let blobs = (0..<job.request.referenceCount).compactMap { job.referencePixels[$0] }
-            job.referenceKey = SetupCache.referenceKey(fingerprint: model.fingerprint, options: job.request.options, pixels: blobs)
-            if let cached = setupCache.references(job.referenceKey, verified: job.verifySetup) {
-                job.references = cached
+            let blobs = (0..<job.request.referenceCount).compactMap { collected?.pixels[$0] }
+            setup.referenceKey = SetupCache.referenceKey(fingerprint: model.fingerprint, options: job.request.options, pixels: blobs)
+            if let cached = setupCache.references(setup.referenceKey, verified: setup.verify) {
+                setup.references = cached
                 diagnose(.setupFromCache(id, .references, className: job.request.options.className ?? ""))
             } else {
-                queueSetup(.references, blobs: blobs, job: &job)
+                queueSetup(.references, blobs: blobs, setup: &setup, job: &job)
             }
-            job.referencePixels.removeAll()
         }
+        job.beginSetup(setup)
         jobs[id] = job
         noteSetupVerification(id)
         setupFinished(id, at: now)
@@ -386,24 +384,21 @@ public struct CoordinatorMachine: Sendable {
 
     /// Moves a job to scoring once its text (and reference) embeddings are there.
     mutating func setupFinished(_ id: JobID, at now: Double) {
-        guard var job = jobs[id], job.phase == .setup, let model = job.model, let text = job.text, !job.fewShot || job.references != nil else { return }
+        guard let job = jobs[id], let setup = job.setup, let text = setup.text, !job.fewShot || setup.references != nil else { return }
         var blobs = [FloatBlob.encode(text.normal), FloatBlob.encode(text.anomalous)]
-        if let refs = job.references { blobs += [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode) }
-        job.contextMessage = WireMessage(.context, JobContext(job: id, referenceCount: job.references?.count ?? 0), blobs: blobs)
-        job.move(to: .scoring)
+        if let refs = setup.references { blobs += [FloatBlob.encode(refs.patchTokens)] + refs.windows.map(FloatBlob.encode) }
+        let context = WireMessage(.context, JobContext(job: id, referenceCount: setup.references?.count ?? 0), blobs: blobs)
+        jobs[id]?.beginScoring(context: context)
         diagnose(.setupReady(id, fewShot: job.fewShot))
-        for (index, pixels) in job.waitingImages.sorted(by: { $0.key < $1.key }) { job.enqueueImage(index: index, pixels: pixels, model: model) }
-        job.waitingImages.removeAll()
-        jobs[id] = job
-        if job.isComplete { finish(id, .done, at: now) }
+        if jobs[id]?.isComplete == true { finish(id, .done, at: now) }
     }
 
     /// Ends a job: JOB_DONE (and REFUSED if it never started) to its client, then it is removed.
     mutating func finish(_ id: JobID, _ ending: JobEnding, at now: Double) {
-        guard var job = jobs.removeValue(forKey: id) else { return }
+        guard let job = jobs.removeValue(forKey: id) else { return }
         jobOrder.removeAll { $0 == id }
         let wasWaiting = job.phase == .waitingForWorkers
-        job.move(to: ending.phase)
+        precondition(job.phase.canMove(to: ending.phase), "job \(id): no transition from \(job.phase) to \(ending.phase)")
         var retryable = false
         if case .failed(_, let again) = ending { retryable = again }
         let summary = JobSummary(job: id, scored: job.answered - job.failed, failed: job.failed, seconds: now - job.started,
@@ -426,12 +421,17 @@ public struct CoordinatorMachine: Sendable {
     /// Tells a job's client, once per worker, why a connected worker is not used for it.
     mutating func noteForeignWorkers() {
         for id in jobOrder {
-            guard let job = jobs[id], let model = job.model else { continue }
-            for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
-                jobs[id]?.notedWorkers.insert(w.peer)
-                tellClient(job, .workerNotUsed(job: id, worker: w.publicName, fingerprint: w.info.fingerprint, model: w.info.model,
-                                               jobFingerprint: model.fingerprint, jobModel: model.name))
-            }
+            guard let model = jobs[id]?.model else { continue }
+            noteForeignWorkers(of: id, model: model)
+        }
+    }
+
+    mutating func noteForeignWorkers(of id: JobID, model: PinnedModel) {
+        guard let job = jobs[id] else { return }
+        for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
+            jobs[id]?.notedWorkers.insert(w.peer)
+            tellClient(job, .workerNotUsed(job: id, worker: w.publicName, fingerprint: w.info.fingerprint, model: w.info.model,
+                                           jobFingerprint: model.fingerprint, jobModel: model.name))
         }
     }
 
@@ -448,7 +448,7 @@ public struct CoordinatorMachine: Sendable {
                       let task = jobs[id]?.pending.remove(at: t) {
                     let peer = available.remove(at: i)
                     let kind = task.spec.kind
-                    if (kind == .full || kind == .windows), let context = job.contextMessage, workers[peer]?.contexts.insert(id).inserted == true {
+                    if (kind == .full || kind == .windows), let context = job.scoring?.context, workers[peer]?.contexts.insert(id).inserted == true {
                         send(peer, context)
                     }
                     send(peer, WireMessage(.unit, task.spec, blobs: task.blobs))

@@ -68,15 +68,15 @@ extension CoordinatorMachine {
     }
 
     /// Queues the unit of one setup computation, twice when the job verifies its setup.
-    func queueSetup(_ kind: UnitKind, blobs: [Data], job: inout CoordinatorJob) {
-        let copies = job.verifySetup ? 2 : 1
-        job.setupChecks[kind] = SetupCheck(copies: copies)
+    func queueSetup(_ kind: UnitKind, blobs: [Data], setup: inout SetupState, job: inout CoordinatorJob) {
+        let copies = setup.verify ? 2 : 1
+        setup.checks[kind] = SetupCheck(copies: copies)
         for _ in 0..<copies { job.pending.append(job.makeUnit(kind, blobs: blobs)) }
     }
 
     /// Tells the client when its setup waits for a second worker to verify it.
     mutating func noteSetupVerification(_ id: JobID) {
-        guard let job = jobs[id], job.verifySetup, !job.setupChecks.isEmpty, let model = job.model,
+        guard let job = jobs[id], let setup = job.setup, setup.verify, !setup.checks.isEmpty, let model = job.model,
               principals(of: model.fingerprint).count < 2 else { return }
         send(job.client, WireMessage(.status, StatusNote(job: id, message: "verify_setup: waiting for a second worker (another key) to confirm the job's embeddings")))
     }
@@ -86,7 +86,7 @@ extension CoordinatorMachine {
         let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, blobs: blobs)
         guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer], dissenters: []) }
         check.answers.append(answer)
-        jobs[id]?.setupChecks[kind] = check
+        jobs[id]?.updateSetup { $0.checks[kind] = check }
         return Self.verdict(kind, check)
     }
 
@@ -115,7 +115,7 @@ extension CoordinatorMachine {
             finish(id, .failed(Self.unbrokenTie(kind, answers)), at: now)
             return
         }
-        job.setupChecks[kind]?.copies += 1
+        job.updateSetup { $0.checks[kind]?.copies += 1 }
         job.pending.prepend(job.makeUnit(kind, blobs: task.blobs))
         jobs[id] = job
         tellClient(job, .setupTie(id, kind, workers: answers.map(\.worker)))
@@ -186,7 +186,7 @@ extension CoordinatorMachine {
                       let waiting = jobs[id]?.pending.firstOffset(where: { $0.spec.kind == kind }) else { continue }
                 _ = jobs[id]?.pending.remove(at: waiting)
                 check.copies -= 1
-                jobs[id]?.setupChecks[kind] = check
+                jobs[id]?.updateSetup { $0.checks[kind] = check }
                 diagnose(.setupUnverified(id, kind))
                 if case .agreed(let answers, _) = Self.verdict(kind, check), let first = answers.first {
                     setupAgreed(kind, of: id, WireMessage(type: .result, blobs: first.blobs), producers: answers, at: now)

@@ -110,10 +110,10 @@ extension CoordinatorMachine {
         case .text, .references:
             finish(id, .failed("\(spec.kind) embeddings: \(reason)"), at: now)
         case .full, .windows:
-            guard let index = spec.image, var work = jobs[id]?.images[index] else { return }
+            guard let index = spec.image, var work = jobs[id]?.scoring?.images[index] else { return }
             work.outstanding -= 1
             work.error = work.error ?? reason
-            jobs[id]?.images[index] = work
+            jobs[id]?.updateScoring { $0.images[index] = work }
             if work.outstanding == 0 { complete(index, of: id, at: now) }
         }
     }
