@@ -267,7 +267,8 @@ final class CoordinatorMachineTests: XCTestCase {
         h.tick()
         XCTAssert(h.take(w2, .unit).isEmpty)
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("worker-2 not used for job \(job)") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, "worker-2", _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
     }
 
     func testJobsWaitForAWorkerAndRefuseOptionsThatDoNotFitTheModel() throws {
@@ -309,7 +310,8 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssertEqual(copy, unit, "the late unit, to the other worker")
         XCTAssert(h.diagnostics.contains { if case .unitLate(job, unit.unit, unit.kind, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("missed 1 deadlines and gets no more work") }, "\(notes)")
+        let quarantined = try XCTUnwrap(h.diagnostics.first { if case .workerQuarantined(_, _, .missedDeadlines(1)) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(quarantined.clientNote)), "the client is told: \(notes)")
         h.receive(Harness.result(for: copy, score: 0.6), from: fast)
         XCTAssertEqual(try h.take(c1, .imageResult).first?.floats(0), [0.6])
         XCTAssertNil(h.machine.phase(of: job), "done")
@@ -393,6 +395,7 @@ extension CoordinatorMachineTests {
         h.addWorker(w2, fingerprint: "other")
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("not used for job \(job)") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, _, _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
     }
 }

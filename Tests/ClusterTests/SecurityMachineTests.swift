@@ -225,7 +225,8 @@ final class SecurityMachineTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
         h.tick()
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("worker rack-02 not used") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, "rack-02", _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
         XCTAssertFalse(notes.joined().contains(".internal"), "\(notes)")
         for _ in 0..<10 where h.machine.jobCount > 0 {
             _ = h.answerAll(w1)
