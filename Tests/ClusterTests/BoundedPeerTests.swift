@@ -31,15 +31,19 @@ final class BoundedPeerTests: XCTestCase {
             for _ in 0..<3 { h.receive(message, from: peer) }
         }
         XCTAssertEqual(h.machine.workerCount, 0)
-        let refusals = h.logs.filter { $0.hasPrefix("refused READY") }
-        XCTAssertEqual(refusals.count, refused.count, "once per connection: \(h.logs)")
-        XCTAssert(h.logs.allSatisfy { $0.count <= PeerText.maxLine }, "no long line")
-        XCTAssert(refusals.contains { $0.contains("10000 characters") }, "\(refusals)")
-        XCTAssert(refusals.contains { $0.contains("is not the coordinator's tiny") }, "\(refusals)")
-        XCTAssert(refusals.contains { $0.contains("does not match the config") }, "\(refusals)")
+        let problems = h.diagnostics.compactMap { if case .refusedReady(_, let problem) = $0 { problem } else { nil } }
+        XCTAssertEqual(problems, [.implausibleGeometry(imageSize: -1, gridSize: 6), .implausibleGeometry(imageSize: 48, gridSize: 1_000_000_000),
+                                  .tooLong(field: "name", characters: 10_000),
+                                  .otherGeometry(imageSize: 64, gridSize: 8, model: Self.tinyModel),
+                                  .otherConfig(fingerprint: "fedcba9876543210-ffffffffffffffff", model: Self.tinyModel)],
+                       "once per connection: \(h.diagnostics)")
+        XCTAssert(h.diagnostics.allSatisfy { $0.message.count <= PeerText.maxLine }, "no long line")
         // The issue's 500 KB name does not even parse: its body exceeds 64 KiB.
-        h.receive(ready(String(repeating: "n", count: 500_000)), from: PeerID("bad-huge".utf8))
-        XCTAssert(h.logs.last?.contains("exceeds 65536") == true, "\(h.logs.last ?? "")")
+        let huge = ready(String(repeating: "n", count: 500_000))
+        h.receive(huge, from: PeerID("bad-huge".utf8))
+        XCTAssertThrowsError(try WireMessage(frames: huge.frames)) { error in
+            XCTAssertEqual(h.diagnostics.last, .malformedMessage(from: "an unregistered peer", error: "\(error)"))
+        }
         XCTAssertEqual(h.machine.workerCount, 0)
         h.receive(ready(), from: w1)
         XCTAssertEqual(h.machine.workerCount, 1, "the coordinator's model is welcome")
@@ -64,16 +68,18 @@ final class BoundedPeerTests: XCTestCase {
         h.addWorker(w1)
         let huge = WireMessage(.submit, SubmitRequest(options: JobOptions(className: String(repeating: "x", count: 1 << 20)), referenceCount: 0, imageCount: 1, wantMaps: false))
         XCTAssertGreaterThan(huge.body.count, WireMessage.maxBodyBytes)
-        let logsBefore = h.logs.count
+        let before = h.diagnostics.count
         for connection in 0..<50 {
             for _ in 0..<4 { h.receive(huge, from: PeerID("flood-\(connection)".utf8)) }
         }
         XCTAssertEqual(h.machine.jobCount, 0)
-        let flood = h.logs.dropFirst(logsBefore)
+        let flood = h.diagnostics.dropFirst(before)
         XCTAssertEqual(flood.count, 200)
-        let bytes = flood.reduce(0) { $0 + $1.utf8.count }
+        let bytes = flood.reduce(0) { $0 + $1.message.utf8.count }
         XCTAssertLessThan(bytes, 200 * 300, "about a line of ~150 characters each, never the body")
-        XCTAssert(flood.allSatisfy { $0.contains("exceeds 65536") }, "\(flood.first ?? "")")
+        XCTAssertThrowsError(try WireMessage(frames: huge.frames)) { error in
+            XCTAssert(flood.allSatisfy { $0 == .malformedMessage(from: "an unregistered peer", error: "\(error)") }, "\(flood.first.map { "\($0)" } ?? "")")
+        }
         // An honest job is served.
         let job = try XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
         _ = h.answerAll(w1)
@@ -93,7 +99,8 @@ final class BoundedPeerTests: XCTestCase {
         let job = try! XCTUnwrap(h.submit(c1, images: 1, options: JobOptions(className: "tile", task: .classification))).job
         let text = try! XCTUnwrap(h.take(w1, .unit).first).unitSpec()
         h.receive(WireMessage(.result, UnitResult(job: job, unit: text.unit, error: String(repeating: "e", count: 100_000))), from: w1)
-        XCTAssert(h.logs.allSatisfy { $0.count <= PeerText.maxLine }, "\(h.logs.map(\.count))")
+        XCTAssert(h.diagnostics.contains { if case .malformedMessage("worker worker-1", _) = $0 { true } else { false } }, "over 64 KiB: \(h.diagnostics)")
+        XCTAssert(h.diagnostics.allSatisfy { $0.message.count <= PeerText.maxLine }, "\(h.diagnostics.map(\.message.count))")
     }
 
     /// With its model known, the coordinator checks setup answers for its sizes: a text answer

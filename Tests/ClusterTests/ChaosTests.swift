@@ -121,7 +121,8 @@ final class ChaosTests: XCTestCase {
         for (image, row) in expected {
             XCTAssertEqual(got[image]?.score, row.score, image)
         }
-        // No ghosts: two worker processes live after the restart, never counted as three.
+        // No ghosts: two worker processes live after the restart, never counted as three (the
+        // count in the coordinator's log lines, CoordinatorDiagnostic.workerJoined, operators read).
         XCTAssertFalse(coordinator.output.contains("3 worker(s)"), coordinator.output)
         let logs = [coordinator.output, processes.first { $0.name == "coordinator" }!.output].joined()
         let requeued = logs.components(separatedBy: "re-queued").count - 1

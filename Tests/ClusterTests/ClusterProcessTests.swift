@@ -66,7 +66,8 @@ final class ClusterProcessTests: XCTestCase {
                                          logDirectory: dir, name: "submit-0shot")
         XCTAssert(submit0.wait(seconds: 180), "submit did not finish: \(submit0.output)")
         XCTAssertEqual(submit0.process.terminationStatus, 2, submit0.output)
-        // The second job of the same class and model reuses the first one's text embeddings.
+        // The second job of the same class and model reuses the first one's text embeddings:
+        // the coordinator's log line (CoordinatorDiagnostic.setupFromCache) is what operators read.
         XCTAssert(coordinator.output.contains("text embeddings of 'tile' from cache"), coordinator.output)
 
 

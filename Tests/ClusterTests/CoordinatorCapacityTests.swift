@@ -60,7 +60,7 @@ final class CoordinatorCapacityTests: XCTestCase {
             h.receive(WireMessage(.heartbeat, JobRef(job: job)), from: c1)
             h.tick(after: 1)
         }
-        XCTAssert(h.logs.contains { $0.contains("is late on worker") }, "\(h.logs)")
+        XCTAssert(h.diagnostics.contains { if case .unitLate(job, full.unit, .full, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
         XCTAssertEqual(h.machine.unitCounts(of: job)?.pending, 1, "the copy waits: the only worker already holds the unit")
         h.receive(CoordinatorMachineTests.Harness.result(for: full, score: 0.7), from: w1)
         XCTAssertEqual(try h.take(c1, .imageResult).first?.score(), 0.7)

@@ -16,7 +16,8 @@ final class CoordinatorMachineTests: XCTestCase {
         var now = 0.0
         /// Everything the machine sent, in order, per peer.
         var outbox: [PeerID: [WireMessage]] = [:]
-        var logs: [String] = []
+        /// What the machine told operators (asserted on as values, never as log text).
+        var diagnostics: [CoordinatorDiagnostic] = []
         /// What the machine reported for metrics (ObservabilityTests).
         var events: [RackEvent] = []
 
@@ -28,7 +29,7 @@ final class CoordinatorMachineTests: XCTestCase {
             for action in actions {
                 switch action {
                 case .send(let peer, let message): outbox[peer, default: []].append(message)
-                case .log(_, let text): logs.append(text)
+                case .diagnostic(let diagnostic): diagnostics.append(diagnostic)
                 case .observe(let event): events.append(event)
                 }
             }
@@ -134,7 +135,7 @@ final class CoordinatorMachineTests: XCTestCase {
         // w1 falls silent; the client keeps beating.
         for _ in 0..<6 { h.receive(WireMessage(type: .heartbeat), from: c1); h.tick(after: 1) }
         XCTAssertEqual(h.machine.workerCount, 0)
-        XCTAssert(h.logs.contains { $0.contains("unit \(textUnit.unit) of job \(job) re-queued") }, "\(h.logs)")
+        XCTAssert(h.diagnostics.contains { if case .unitRequeued(job, textUnit.unit, .text, _, .silent) = $0 { true } else { false } }, "\(h.diagnostics)")
         XCTAssertEqual(h.machine.unitCounts(of: job)?.pending, 1)
         h.addWorker(w2)
         let again = try XCTUnwrap(h.take(w2, .unit).first).unitSpec()
@@ -221,7 +222,7 @@ final class CoordinatorMachineTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 3)).job
         for _ in 0..<12 { h.receive(WireMessage(type: .heartbeat), from: w1); h.tick(after: 1) }
         XCTAssertNil(h.machine.phase(of: job))
-        XCTAssert(h.logs.contains { $0.contains("cancelled: its client went silent") }, "\(h.logs)")
+        XCTAssert(h.diagnostics.contains { if case .jobCancelled(job, .clientSilent) = $0 { true } else { false } }, "\(h.diagnostics)")
         XCTAssertEqual(h.machine.workerCount, 1, "the worker stays")
     }
 
@@ -266,7 +267,8 @@ final class CoordinatorMachineTests: XCTestCase {
         h.tick()
         XCTAssert(h.take(w2, .unit).isEmpty)
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("worker-2 not used for job \(job)") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, "worker-2", _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
     }
 
     func testJobsWaitForAWorkerAndRefuseOptionsThatDoNotFitTheModel() throws {
@@ -306,9 +308,10 @@ final class CoordinatorMachineTests: XCTestCase {
         h.tick(after: 1.5)
         let copy = try XCTUnwrap(h.take(fast, .unit).first).unitSpec()
         XCTAssertEqual(copy, unit, "the late unit, to the other worker")
-        XCTAssert(h.logs.contains { $0.contains("is late on worker") }, "\(h.logs)")
+        XCTAssert(h.diagnostics.contains { if case .unitLate(job, unit.unit, unit.kind, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("missed 1 deadlines and gets no more work") }, "\(notes)")
+        let quarantined = try XCTUnwrap(h.diagnostics.first { if case .workerQuarantined(_, _, .missedDeadlines(1)) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(quarantined.clientNote)), "the client is told: \(notes)")
         h.receive(Harness.result(for: copy, score: 0.6), from: fast)
         XCTAssertEqual(try h.take(c1, .imageResult).first?.score(), 0.6)
         XCTAssertNil(h.machine.phase(of: job), "done")
@@ -392,6 +395,7 @@ extension CoordinatorMachineTests {
         h.addWorker(w2, fingerprint: "other")
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("not used for job \(job)") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, _, _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
     }
 }

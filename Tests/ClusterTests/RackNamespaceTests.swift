@@ -166,7 +166,8 @@ final class RackNamespaceTests: XCTestCase {
         }
         XCTAssert(coordinator.process.isRunning, coordinator.output)
         // No ghosts: workers that reconnected (after a cut link, a stop) replaced their old
-        // registrations; three processes are never counted as four.
+        // registrations; three processes are never counted as four (the worker count of the
+        // coordinator's log lines, CoordinatorDiagnostic.workerJoined/workerLeft, is what operators read).
         XCTAssertFalse(coordinator.output.contains("4 worker(s)"), coordinator.output)
         print("rack: " + report.joined(separator: "; "))  // the note's figures
     }

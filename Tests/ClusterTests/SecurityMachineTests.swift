@@ -13,6 +13,8 @@ final class SecurityMachineTests: XCTestCase {
     let c1 = PeerID("peer-c1".utf8), c2 = PeerID("peer-c2".utf8)
     let workerKey1 = PeerIdentity.key(name: "rack-01", role: .worker), workerKey2 = PeerIdentity.key(name: "rack-02", role: .worker)
     let alice = PeerIdentity.key(name: "alice", role: .client)
+    /// The setup cache's key of the text embeddings of class "tile" on model "fp".
+    let tileTextKey = SetupCache.textKey(fingerprint: "fp", options: JobOptions(className: "tile"))
 
     func ready(_ name: String, fingerprint: String = "fp") -> WireMessage {
         WireMessage(.ready, Ready(fingerprint: fingerprint, model: "tiny", imageSize: 48, gridSize: 6, name: name))
@@ -28,10 +30,10 @@ final class SecurityMachineTests: XCTestCase {
         // A client key announcing itself as a worker: not registered, logged once.
         for _ in 0..<3 { h.perform(h.machine.receive(ready("rogue:2").frames, from: c1, as: alice, at: 0)) }
         XCTAssertEqual(h.machine.workerCount, 1)
-        XCTAssertEqual(h.logs.filter { $0.contains("refused READY from client key 'alice'") }.count, 1, "\(h.logs)")
+        XCTAssertEqual(h.diagnostics.filter { $0 == .refusedRole(.ready, identity: alice) }.count, 1, "\(h.diagnostics)")
         // ...nor answer units.
         h.perform(h.machine.receive(WireMessage(.result, UnitResult(job: 1, unit: 0)).frames, from: c1, as: alice, at: 0))
-        XCTAssert(h.logs.contains { $0.contains("refused RESULT from client key 'alice'") })
+        XCTAssert(h.diagnostics.contains(.refusedRole(.result, identity: alice)), "\(h.diagnostics)")
         // A worker key submitting: REFUSED, with the reason.
         h.perform(h.machine.receive(submitRequest().frames, from: w2, as: workerKey2, at: 0))
         XCTAssertEqual(h.machine.jobCount, 0)
@@ -75,7 +77,7 @@ final class SecurityMachineTests: XCTestCase {
         XCTAssertEqual(accepted.credit, 4)
         // Before setup finishes the images wait at the coordinator: at most the credit of them.
         for i in 0..<10 { h.sendImage(c1, job: accepted.job, index: i) }
-        XCTAssertEqual(h.logs.filter { $0.contains("exceeds the credit of 4") }.count, 6, "\(h.logs)")
+        XCTAssertEqual(h.diagnostics.filter { if case .rejectedMessage(.image, _, _) = $0 { true } else { false } }.count, 6, "\(h.diagnostics)")
         _ = h.answerAll(w1)  // the text unit: scoring starts
         XCTAssertEqual(h.machine.unitCounts(of: accepted.job).map { $0.pending + $0.inFlight }, 4 * 6, "the credit's 4 images, 6 units each in the tiny plan")
     }
@@ -106,7 +108,7 @@ final class SecurityMachineTests: XCTestCase {
         XCTAssertEqual(first.map(\.kind), [.text])
         XCTAssertEqual(second.map(\.kind), [.text], "the second copy goes to the other key")
         XCTAssertEqual(h.machine.phase(of: job), .scoring, "they agree")
-        let provenance = try XCTUnwrap(h.machine.setupCache.provenance(text: "fp\u{0}tile\u{0}anomalib"))
+        let provenance = try XCTUnwrap(h.machine.setupCache.provenance(text: tileTextKey))
         XCTAssert(provenance.isVerified)
         XCTAssertEqual(Set(provenance.principals), ["worker:rack-01", "worker:rack-02"])
         // The next job of the class takes the verified entry: no text unit.
@@ -126,7 +128,7 @@ final class SecurityMachineTests: XCTestCase {
         XCTAssertNil(h.machine.phase(of: job))
         let done = try XCTUnwrap(h.take(c1, .jobDone).first).decode(JobSummary.self)
         XCTAssert(done.error?.contains("text embeddings of worker rack-01 and worker rack-02 differ") == true, "\(String(describing: done.error))")
-        XCTAssertNil(h.machine.setupCache.text("fp\u{0}tile\u{0}anomalib"), "nothing cached")
+        XCTAssertNil(h.machine.setupCache.text(tileTextKey), "nothing cached")
     }
 
     func testCopiesNeverGoToTwoConnectionsOfOneKey() throws {
@@ -156,7 +158,7 @@ final class SecurityMachineTests: XCTestCase {
         XCTAssertEqual(h.machine.phase(of: job), .setup, "the re-queued copy may not go to rack-01")
         h.tick(after: 0.1)
         XCTAssertEqual(h.machine.phase(of: job), .scoring, "auto: one key left, one answer taken")
-        XCTAssertEqual(h.machine.setupCache.provenance(text: "fp\u{0}tile\u{0}anomalib")?.isVerified, false)
+        XCTAssertEqual(h.machine.setupCache.provenance(text: tileTextKey)?.isVerified, false)
         // A later job that verifies does not take the unverified entry.
         h.perform(h.machine.receive(ready("b:1").frames, from: w2, as: workerKey2, at: 1))
         h.perform(h.machine.receive(submitRequest().frames, from: c2, as: alice, at: 1))
@@ -187,15 +189,15 @@ final class SecurityMachineTests: XCTestCase {
         h.perform(h.machine.receive(submitRequest().frames, from: c1, as: alice, at: 0))
         let job = try XCTUnwrap(h.take(c1, .accepted).first).decode(Accepted.self).job
         _ = answer(&h, w1, as: workerKey1)
-        XCTAssertNotNil(h.machine.setupCache.text("fp\u{0}tile\u{0}anomalib"))
+        XCTAssertNotNil(h.machine.setupCache.text(tileTextKey))
         h.perform(h.machine.revoke([workerKey1], at: 1))
         XCTAssertEqual(h.machine.workerCount, 0)
-        XCTAssertNil(h.machine.setupCache.text("fp\u{0}tile\u{0}anomalib"), "what the revoked worker produced is forgotten")
+        XCTAssertNil(h.machine.setupCache.text(tileTextKey), "what the revoked worker produced is forgotten")
         XCTAssertNotNil(h.machine.phase(of: job), "the job waits for other workers")
         h.perform(h.machine.revoke([alice], at: 1))
         XCTAssertNil(h.machine.phase(of: job))
         XCTAssertEqual(try h.take(c1, .jobDone).first?.decode(JobSummary.self).error, "its client's key was revoked")
-        XCTAssert(h.logs.contains { $0.contains("revoked worker key 'rack-01'") }, "\(h.logs)")
+        XCTAssert(h.diagnostics.contains(.revoked([workerKey1], workersDropped: 1, setupsDiscarded: 1)), "\(h.diagnostics)")
     }
 
     func testDisconnectingAPeerRequeuesItsUnitsAndCancelsItsJobs() throws {
@@ -205,11 +207,16 @@ final class SecurityMachineTests: XCTestCase {
         h.addWorker(w1)
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
         XCTAssertEqual(h.machine.unitCounts(of: job)?.inFlight, 1)
-        h.perform(h.machine.disconnect(w1, reason: "sent too many messages", at: 0))
+        let flood = DisconnectReason.tooManyMessages(perSecond: 5000, banSeconds: 60)
+        h.perform(h.machine.disconnect(w1, flood, at: 0))
         XCTAssertEqual(h.machine.workerCount, 0)
         XCTAssertEqual(h.machine.unitCounts(of: job)?.pending, 1)
-        h.perform(h.machine.disconnect(c1, reason: "sent too many messages", at: 0))
+        XCTAssert(h.diagnostics.contains { if case .cutOff(_, flood) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssertEqual(h.events.filter { $0 == .peerRefused(.rateLimit) }.count, 1)
+        h.perform(h.machine.disconnect(c1, flood, at: 0))
         XCTAssertNil(h.machine.phase(of: job))
+        XCTAssert(h.diagnostics.contains(.jobCancelled(job, .clientCutOff(flood))), "\(h.diagnostics)")
+        XCTAssertEqual(try h.take(c1, .jobDone).first?.decode(JobSummary.self).error, "its client sent too many messages", "the client's contract")
     }
 
     func testClientsSeeKeyNamesOrOpaqueIDsNotHosts() throws {
@@ -221,7 +228,8 @@ final class SecurityMachineTests: XCTestCase {
         let job = try XCTUnwrap(h.submit(c1, images: 1)).job
         h.tick()
         let notes = try h.take(c1, .status).map { try $0.decode(StatusNote.self).message }
-        XCTAssert(notes.contains { $0.contains("worker rack-02 not used") }, "\(notes)")
+        let notUsed = try XCTUnwrap(h.diagnostics.first { if case .workerNotUsed(job, "rack-02", _, _, _, _) = $0 { true } else { false } }, "\(h.diagnostics)")
+        XCTAssert(notes.contains(try XCTUnwrap(notUsed.clientNote)), "the client is told: \(notes)")
         XCTAssertFalse(notes.joined().contains(".internal"), "\(notes)")
         for _ in 0..<10 where h.machine.jobCount > 0 {
             _ = h.answerAll(w1)
@@ -229,7 +237,7 @@ final class SecurityMachineTests: XCTestCase {
         }
         let done = try XCTUnwrap(h.take(c1, .jobDone).first).decode(JobSummary.self)
         XCTAssertEqual(done.workers, ["worker-1"], "an opaque id without a key")
-        XCTAssert(h.logs.contains { $0.contains("worker worker-1 [db-host.internal:4242] joined") }, "the operator's log has both")
+        XCTAssert(h.diagnostics.contains { if case .workerJoined("worker-1 [db-host.internal:4242]", _, _, _, _) = $0 { true } else { false } }, "the operator's log has both: \(h.diagnostics)")
 
         var revealing = CoordinatorSettings()
         revealing.revealWorkerHosts = true

@@ -101,7 +101,8 @@ final class SecurityProcessTests: XCTestCase {
         let job = try submit(rack, key: "alice", output: clusterOut, ["--k-shot", "2", "--save-maps"])
         XCTAssertEqual(job.process.terminationStatus, 2, "exit 2: the truncated PNG of the fixture is an error row; " + job.output)
         XCTAssert(job.output.contains("on 2 worker(s)"), "the two authorised workers served it: \(job.output)")
-        // Verified setup (two worker keys): computed by w1 and w2, cached as verified.
+        // Verified setup (two worker keys): computed by w1 and w2, cached as verified. The
+        // coordinator's log line (CoordinatorDiagnostic.setupReady) is what operators read.
         XCTAssert(coordinator.output.contains("text and reference embeddings ready"), coordinator.output)
 
         // A worker key cannot submit; an unknown key cannot even connect.

@@ -138,7 +138,9 @@ final class WorkerHealthTests: XCTestCase {
         XCTAssertEqual(scores, [[Float]](repeating: [0.5], count: 8))
         XCTAssertEqual(h.machine.workers[w1]?.quarantine, .badAnswers(3))
         XCTAssertEqual(h.machine.workers[w2]?.strikes, 0)
-        XCTAssert(try h.take(c1, .status).contains { try $0.decode(StatusNote.self).message.contains("worker-1 gave 3 bad answers and gets no more work") })
+        XCTAssert(h.diagnostics.contains { if case .workerQuarantined("worker-1", _, .badAnswers(3)) = $0 { true } else { false } }, "\(h.diagnostics)")
+        let note = CoordinatorDiagnostic.workerQuarantined(worker: "worker-1", logName: nil, .badAnswers(3)).clientNote
+        XCTAssert(try h.take(c1, .status).contains { try $0.decode(StatusNote.self).message == note }, "the job's client is told")
     }
 
     /// A unit that fails on every worker is an error row after `unitAttempts` distinct workers
@@ -245,7 +247,7 @@ final class WorkerHealthTests: XCTestCase {
         XCTAssertEqual(h.machine.phase(of: job), .scoring)
         XCTAssertEqual(h.machine.workers[holders[1]]?.strikes, 1, "the dissenter is struck")
         XCTAssertEqual(h.machine.workers[holders[0]]?.strikes, 0)
-        XCTAssertEqual(h.machine.setupCache.provenance(text: "fp\u{0}tile\u{0}anomalib")?.principals.count, 2, "cached from the two that agree")
+        XCTAssertEqual(h.machine.setupCache.provenance(text: SetupCache.textKey(fingerprint: "fp", options: JobOptions(className: "tile")))?.principals.count, 2, "cached from the two that agree")
     }
 
     func testATieWhoseThirdKeyLeavesFailsTheJob() throws {
@@ -260,7 +262,7 @@ final class WorkerHealthTests: XCTestCase {
         try answerText(&h, w2, "rack-02", value: 0.9)
         XCTAssertEqual(h.take(w3, .unit).count, 1, "the tie-break copy went to the third key")
         // The third key leaves with it: its copy goes back to the queue, where nobody may take it.
-        h.perform(h.machine.disconnect(w3, reason: "left", at: h.now))
+        h.perform(h.machine.disconnect(w3, .keyLost, at: h.now))
         XCTAssertEqual(h.machine.phase(of: job), .setup)
         h.tick()
         XCTAssertNil(h.machine.phase(of: job), "failed, not waiting forever")

@@ -7,8 +7,8 @@ import WinCLIP
 public typealias PeerID = Data
 public typealias JobID = UInt64
 
-/// The life of a job on the coordinator. Every change goes through `CoordinatorJob.move(to:)`,
-/// which allows only these transitions:
+/// The life of a job on the coordinator, as a name (`JobState` holds each live phase's data).
+/// Every change goes through the transitions of CoordinatorJob+Phases.swift, which allow only:
 ///
 ///     waitingForWorkers -> references -> setup -> scoring -> done
 ///     waitingForWorkers -----------> setup                     (zero-shot)
@@ -78,26 +78,17 @@ struct CoordinatorJob {
     let client: PeerID
     let request: SubmitRequest
     let started: Double
-    private(set) var phase = JobPhase.waitingForWorkers
+    /// Its phase and the data of that phase (JobState.swift); changed only by the transitions
+    /// of CoordinatorJob+Phases.swift.
+    internal(set) var state = JobState.waitingForWorkers
     var lastClientSeen: Double
     var lastWaitingNote = -Double.infinity
-    var model: PinnedModel?
 
-    // Setup.
-    var referencePixels: [Int: Data] = [:]
-    var text: TextEmbeddings?
-    var references: ReferenceEmbeddings?
-    var referenceKey = ""
-    var contextMessage: WireMessage?
-
-    // Units and images.
+    // Units.
     var pending = UnitQueue()
     var inFlight: [Int: InFlightUnit] = [:]
     /// Units that got bad answers and are not settled yet (UnitAttempts.swift).
     var attempts: [Int: UnitAttempts] = [:]
-    var images: [Int: ImageWork] = [:]
-    /// Images received before setup finished (at most the client's credit).
-    var waitingImages: [Int: Data] = [:]
     var nextUnit = 0
     var answered = 0
     var failed = 0
@@ -111,9 +102,6 @@ struct CoordinatorJob {
     var owner: PeerIdentity = .anyone
     /// Images the client may have unanswered (ACCEPTED's credit): more are refused.
     var credit = 0
-    /// Setup computed on two workers that must agree.
-    var verifySetup = false
-    var setupChecks: [UnitKind: SetupCheck] = [:]
 
     init(id: JobID, client: PeerID, request: SubmitRequest, now: Double) {
         self.id = id
@@ -123,30 +111,14 @@ struct CoordinatorJob {
         lastClientSeen = now
     }
 
+    var phase: JobPhase { state.phase }
+    var model: PinnedModel? { state.model }
     var fewShot: Bool { request.referenceCount > 0 }
     var isComplete: Bool { phase == .scoring && answered == request.imageCount }
-    /// Text embeddings depend on the model, the class name and the prompts only.
-    var textKey: String {
-        "\(model?.fingerprint ?? "")\u{0}\(request.options.className ?? "")\u{0}\(request.options.prompts.map { "\($0)" } ?? "anomalib")"
-    }
-
-    mutating func move(to next: JobPhase) {
-        precondition(phase.canMove(to: next), "job \(id): no transition from \(phase) to \(next)")
-        phase = next
-    }
 
     mutating func makeUnit(_ work: UnitWork) -> UnitTask {
         defer { nextUnit += 1 }
         return UnitTask(spec: UnitSpec(job: id, unit: nextUnit, options: request.options, work: work))
-    }
-
-    /// Queues the units of one image (the plan's first units; more may follow its full pass).
-    mutating func enqueueImage(index: Int, pixels: Data) {
-        let model = model!
-        let assembly = ImageAssembly(plan: model.plan, fewShot: fewShot, mapPolicy: model.mapPolicy)
-        let units = assembly.initialUnits
-        images[index] = ImageWork(index: index, assembly: assembly, outstanding: units.count)
-        enqueue(units, image: index, pixels: pixels)
     }
 
     mutating func enqueue(_ units: [ImageUnit], image index: Int, pixels: Data) {
@@ -157,6 +129,33 @@ struct CoordinatorJob {
             case .windows(let s, let range):
                 pending.append(makeUnit(.windows(image: index, scale: s, windows: range, pixels: pixels, fewShot: fewShot)))
             }
+        }
+    }
+}
+
+extension CoordinatorJob {
+    /// A worker no longer holds `unit` (it left, or was quarantined): when no other worker holds
+    /// it, it goes back to the front of the queue and its kind is returned.
+    mutating func release(_ unit: Int, heldBy peer: PeerID) -> UnitKind? {
+        guard var entry = inFlight[unit], entry.holders.contains(peer) else { return nil }
+        entry.holders.removeAll { $0 == peer }
+        guard entry.holders.isEmpty else {
+            inFlight[unit] = entry
+            return nil
+        }
+        inFlight[unit] = nil
+        if !pending.contains(unit: unit) { pending.prepend(entry.task) }
+        return entry.task.spec.kind
+    }
+}
+
+extension CoordinatorJob {
+    /// A unit goes to a worker: the first holder, or one more (a late unit's copy, a retry).
+    mutating func handOut(_ task: UnitTask, to peer: PeerID, at now: Double) {
+        if inFlight[task.spec.unit] != nil {
+            inFlight[task.spec.unit]?.holders.append(peer)
+        } else {
+            inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
         }
     }
 }

@@ -73,9 +73,9 @@ public struct CoordinatorLoop: Sendable {
         var machine = CoordinatorMachine(settings: settings, firstJobID: JobID(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF)
         machine.observability = ObservabilityClock(wallClockOffset: Date().timeIntervalSince1970 - monotonicSeconds(), startedAt: monotonicSeconds())
         var nextPublish = 0.0
-        var limiter = PeerRateLimiter(messagesPerSecond: maxMessagesPerSecond)
+        var admission = PeerAdmission(limiter: PeerRateLimiter(messagesPerSecond: maxMessagesPerSecond),
+                                      keyRing: zap?.handler.mechanism == .curve ? zap?.handler.keyRing : nil)
         var throttle = LogThrottle()
-        var unknownUsers: Set<PeerID> = []
         var random = SystemRandomNumberGenerator()
         let tickInterval = min(0.1, settings.heartbeatInterval / 2)
         func write(_ level: Logger.Level, _ text: String) {
@@ -94,24 +94,12 @@ public struct CoordinatorLoop: Sendable {
                     do { try socket.send([peer] + message.frames, dontWait: true) } catch {
                         logger.debug("coordinator: cannot send \(message.type) to \(machine.describe(peer)): \(error)")
                     }
-                case .log(let level, let text):
-                    write(level, text)
+                case .diagnostic(let diagnostic):
+                    write(diagnostic.level, diagnostic.message)
                 case .observe(let event):
                     monitor?.record(event)
                 }
             }
-        }
-        /// Who sent a message: under CURVE, the key the ZAP handler accepted (looked up anew, so
-        /// that a key revoked since then is refused); nil: drop the message.
-        func identity(of peer: PeerID, userID: String?) -> PeerIdentity? {
-            guard let zap, zap.handler.mechanism == .curve else { return .anyone }
-            if let userID, let entry = zap.handler.keyRing.entry(z85: userID) { return entry.identity }
-            if unknownUsers.count < 4096, unknownUsers.insert(peer).inserted {
-                monitor?.record(.peerRefused(.revokedKey))
-                write(.warning, "dropping messages of \(machine.describe(peer)): its key is no longer authorised")
-                perform(machine.disconnect(peer, reason: "lost its key (replaced or revoked)", at: monotonicSeconds()))
-            }
-            return nil
         }
         var nextTick = 0.0
         while !stop.isRequested {
@@ -134,25 +122,18 @@ public struct CoordinatorLoop: Sendable {
                     guard frames.count >= 1 else { continue }
                     let peer = frames[0], now = monotonicSeconds()
                     monitor?.received(frames)
-                    switch limiter.admit(peer, at: now) {
-                    case .admit: break
+                    switch admission.frame(from: peer, userID: userID, at: now) {
+                    case .admit(let who): perform(machine.receive(Array(frames.dropFirst()), from: peer, as: who, at: now))
                     case .drop: continue
-                    case .cutOff:
-                        monitor?.record(.peerRefused(.rateLimit))
-                        write(.warning, "\(machine.describe(peer)) sent more than \(Int(maxMessagesPerSecond)) messages a second: cut off for \(Int(limiter.banSeconds)) s")
-                        perform(machine.disconnect(peer, reason: "sent too many messages", at: now))
-                        continue
+                    case .cutOff(let reason): perform(machine.disconnect(peer, reason, at: now))
                     }
-                    guard let who = identity(of: peer, userID: userID) else { continue }
-                    perform(machine.receive(Array(frames.dropFirst()), from: peer, as: who, at: now))
                 }
                 if let signal = reload, signal.take(), var z = zap, let server = z.server {
                     do {
                         let ring = try server.loadKeyRing()
-                        let revoked = z.handler.keyRing.revoked(in: ring)
+                        let revoked = admission.reload(ring)
                         z.handler.keyRing = ring
                         zap = z
-                        unknownUsers.removeAll()
                         logger.notice("key folders re-read: \(ring.count(.worker)) worker key(s), \(ring.count(.client)) client key(s)")
                         perform(machine.revoke(revoked, at: monotonicSeconds()))
                     } catch {

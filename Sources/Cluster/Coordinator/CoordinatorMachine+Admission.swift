@@ -34,7 +34,7 @@ extension CoordinatorMachine {
         guard let needed = Self.role(needed: type), !identity.allows(needed) else { return true }
         if admission.loggedRefusals.count < 4096, admission.loggedRefusals.insert("\(identity)|\(type)").inserted {
             observe(.peerRefused(.wrongRole))
-            log(.warning, "refused \(type) from \(identity): only worker keys may register and compute, only client keys may submit; further attempts are not logged")
+            diagnose(.refusedRole(type, identity: identity))
         }
         if type == .submit {
             send(peer, WireMessage(.refused, Refused(reason: "this connection uses a \(identity): submitting needs a key of the coordinator's authorized_clients")))
@@ -44,10 +44,10 @@ extension CoordinatorMachine {
 
     /// A READY that cannot be believed: the worker is not registered (it gets no unit), and
     /// the reason is logged once per connection.
-    mutating func refuseReady(_ ready: Ready, from peer: PeerID, _ problem: String) {
-        if workers[peer] != nil { workerLeft(peer, reason: "announced a model that cannot be used") }
+    mutating func refuseReady(_ ready: Ready, from peer: PeerID, _ problem: ReadyProblem) {
+        if workers[peer] != nil { workerLeft(peer, .unusableModel) }
         guard admission.loggedRefusals.count < 4096, admission.loggedRefusals.insert("READY|\(peer.base64EncodedString())").inserted else { return }
-        log(.warning, "refused READY of worker \(PeerText.clip(ready.name)): \(PeerText.clip(problem, to: 600)); further refusals of this connection are not logged")
+        diagnose(.refusedReady(worker: PeerText.clip(ready.name), problem))
     }
 
     /// The name clients see for a worker: its key's name, or an opaque "worker-N"; its
@@ -71,12 +71,18 @@ extension CoordinatorMachine {
         return nil
     }
 
-    /// The loop cut a peer off (over its message rate, or its key was replaced): as a worker
-    /// it is gone (its units go back to the queue), as a client its jobs are cancelled.
-    public mutating func disconnect(_ peer: PeerID, reason: String, at now: Double) -> [CoordinatorAction] {
-        workerLeft(peer, reason: reason)
+    /// The loop cut a peer off (PeerAdmission: over its message rate, or its key was replaced),
+    /// which is counted and logged here; as a worker it is gone (its units go back to the
+    /// queue), as a client its jobs are cancelled.
+    public mutating func disconnect(_ peer: PeerID, _ reason: DisconnectReason, at now: Double) -> [CoordinatorAction] {
+        switch reason {
+        case .tooManyMessages: observe(.peerRefused(.rateLimit))
+        case .keyLost: observe(.peerRefused(.revokedKey))
+        }
+        diagnose(.cutOff(peer: describe(peer), reason))
+        workerLeft(peer, .cutOff(reason))
         for id in jobOrder where jobs[id]?.client == peer {
-            finish(id, .cancelled, error: "its client \(reason)", at: now)
+            finish(id, .cancelled(.clientCutOff(reason)), at: now)
         }
         dispatch(at: now)
         return takeActions()
@@ -88,12 +94,12 @@ extension CoordinatorMachine {
         guard !identities.isEmpty else { return [] }
         let revokedWorkers = workers.all.filter { identities.contains($0.identity) }
         let principals = Set(identities.compactMap(\.principal))
-        for w in revokedWorkers { workerLeft(w.peer, reason: "lost its key (revoked)") }
+        for w in revokedWorkers { workerLeft(w.peer, .keyRevoked) }
         for id in jobOrder where jobs[id].map({ identities.contains($0.owner) }) == true {
-            finish(id, .cancelled, error: "its client's key was revoked", at: now)
+            finish(id, .cancelled(.clientKeyRevoked), at: now)
         }
         let dropped = setupCache.remove(producedBy: principals)
-        log(.warning, "revoked \(identities.map(\.description).sorted().joined(separator: ", ")): \(revokedWorkers.count) worker connection(s) dropped, \(dropped) cached setup(s) they produced discarded")
+        diagnose(.revoked(identities.sorted { $0.description < $1.description }, workersDropped: revokedWorkers.count, setupsDiscarded: dropped))
         dispatch(at: now)
         return takeActions()
     }

@@ -19,12 +19,13 @@ extension CoordinatorMachine {
                 let deadline = hedgedDeadline(held, of: w)
                 let since = held.missedAt ?? max(held.dispatchedAt, answeredAt)
                 guard now - since > deadline else { continue }
-                workers[w.peer]!.inFlight[i].missedAt = now
-                workers[w.peer]!.missedDeadlines += 1
+                workers[w.peer]?.inFlight[i].missedAt = now
+                workers[w.peer]?.missedDeadlines += 1
                 if held.missedAt == nil { copyLateUnit(held.ref, from: w, heldFor: now - since, deadline: deadline) }
             }
-            let missed = workers[w.peer]!.missedDeadlines
-            if missed >= settings.quarantineAfter { quarantine(w.peer, .missedDeadlines(missed), at: now) }
+            if let missed = workers[w.peer]?.missedDeadlines, missed >= settings.quarantineAfter {
+                quarantine(w.peer, .missedDeadlines(missed), at: now)
+            }
         }
     }
 
@@ -42,12 +43,13 @@ extension CoordinatorMachine {
     /// Queues a copy of a late unit for another worker (unless one is queued already, or as
     /// many workers as `unitAttempts` hold it).
     mutating func copyLateUnit(_ ref: UnitRef, from w: WorkerRecord, heldFor seconds: Double, deadline: Double) {
-        guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(w.peer),
-              entry.holders.count < settings.unitAttempts, !jobs[ref.job]!.pending.contains(unit: ref.unit) else { return }
+        guard let job = jobs[ref.job], var entry = job.inFlight[ref.unit], entry.holders.contains(w.peer),
+              entry.holders.count < settings.unitAttempts, !job.pending.contains(unit: ref.unit) else { return }
         entry.duplicated = true
-        jobs[ref.job]!.inFlight[ref.unit] = entry
-        jobs[ref.job]!.pending.prepend(entry.task)
-        log(.warning, "unit \(ref.unit) of job \(ref.job) (\(entry.task.spec.kind)) is late on worker \(w.logName) (\(Int(seconds)) s, deadline \(Int(deadline)) s): another worker computes it too")
+        jobs[ref.job]?.inFlight[ref.unit] = entry
+        jobs[ref.job]?.pending.prepend(entry.task)
+        diagnose(.unitLate(job: ref.job, unit: ref.unit, kind: entry.task.spec.kind, worker: w.logName,
+                           heldSeconds: Int(seconds), deadlineSeconds: Int(deadline)))
         observe(.unitLate(entry.task.spec.kind))
     }
 
@@ -62,21 +64,22 @@ extension CoordinatorMachine {
            !workers.all.contains(where: { $0.peer != peer && !$0.quarantined && $0.info.fingerprint == w.info.fingerprint }) {
             return
         }
-        workers[peer]!.quarantine = reason
-        requeue(peer, reason: "was quarantined")
-        let note = "worker \(w.publicName) \(reason) and gets no more work (until it reconnects)"
-        log(.warning, w.publicName == w.info.name ? note : note + " [\(w.logName)]")
-        for id in jobOrder where jobs[id]?.model?.fingerprint == w.info.fingerprint {
-            send(jobs[id]!.client, WireMessage(.status, StatusNote(job: id, message: note)))
+        workers[peer]?.quarantine = reason
+        requeue(peer, .quarantined)
+        let diagnostic = CoordinatorDiagnostic.workerQuarantined(worker: w.publicName, logName: w.publicName == w.info.name ? nil : w.logName, reason)
+        diagnose(diagnostic)
+        for id in jobOrder {
+            guard let job = jobs[id], job.model?.fingerprint == w.info.fingerprint, let note = diagnostic.clientNote else { continue }
+            send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
         }
     }
 
     /// A bad answer of this worker was proven wrong by a good one from another worker.
     mutating func strike(_ peer: PeerID, at now: Double) {
-        guard workers[peer] != nil, !workers[peer]!.quarantined else { return }
-        workers[peer]!.strikes += 1
-        let strikes = workers[peer]!.strikes
-        if strikes >= settings.quarantineAfter { quarantine(peer, .badAnswers(strikes), at: now) }
+        guard var w = workers[peer], !w.quarantined else { return }
+        w.strikes += 1
+        workers[peer] = w
+        if w.strikes >= settings.quarantineAfter { quarantine(peer, .badAnswers(w.strikes), at: now) }
     }
 
     /// A job whose model has no live worker for `noWorkerTimeout` fails instead of waiting forever.
@@ -88,12 +91,12 @@ extension CoordinatorMachine {
         } else {
             present = false  // still waiting for a usable worker
         }
-        if present { jobs[id]!.withoutWorkersSince = nil; return }
+        if present { jobs[id]?.withoutWorkersSince = nil; return }
         let since = job.withoutWorkersSince ?? now
-        jobs[id]!.withoutWorkersSince = since
+        jobs[id]?.withoutWorkersSince = since
         if now - since > settings.noWorkerTimeout {
             let what = job.model.map { "a worker of model \($0.name) [\($0.fingerprint)]" } ?? (job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker")
-            finish(id, .failed, error: "no job progress: \(what) has not been connected for \(Int(now - since)) s", at: now)
+            finish(id, .failed("no job progress: \(what) has not been connected for \(Int(now - since)) s"), at: now)
         }
     }
 }

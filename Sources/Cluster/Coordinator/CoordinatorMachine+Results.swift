@@ -25,7 +25,7 @@ extension CoordinatorMachine {
             return
         }
         let spec = entry.task.spec
-        workers[peer]!.unitsDone += 1
+        workers[peer]?.unitsDone += 1
         observe(.unitAnswered(spec.kind, failed: result.error != nil, seconds: result.seconds))
         if let error = result.error {
             rejected(entry, from: peer, reason: error, at: now)
@@ -49,11 +49,11 @@ extension CoordinatorMachine {
     /// counts for the deadlines, and earlier bad answers to it become strikes.
     mutating func accepted(_ entry: InFlightUnit, from worker: WorkerRecord, seconds: Double, at now: Double) {
         let spec = entry.task.spec
-        jobs[spec.job]!.inFlight[spec.unit] = nil
+        jobs[spec.job]?.inFlight[spec.unit] = nil
         // A copy not yet handed out: only a late unit has one (checkDeadlines), so only then is
         // the queue searched.
-        if entry.duplicated { jobs[spec.job]!.pending.remove(unit: spec.unit) }
-        jobs[spec.job]!.workersUsed.insert(worker.publicName)
+        if entry.duplicated { jobs[spec.job]?.pending.remove(unit: spec.unit) }
+        jobs[spec.job]?.workersUsed.insert(worker.publicName)
         unitDeadlines.record(spec.kind, seconds: seconds)
         settleAttempts(spec, at: now)
     }
@@ -97,15 +97,16 @@ extension CoordinatorMachine {
         switch recordSetup(spec.kind, of: id, reply: reply, from: record) {
         case .waiting: return
         case .tied(let answers): breakTie(spec.kind, of: id, answers, task: task, at: now); return
-        case .disagreed(let reason): finish(id, .failed, error: reason, at: now); return
+        case .disagreed(let reason): finish(id, .failed(reason), at: now); return
         case .agreed(let answers, let dissenters):
             producers = answers
             if !dissenters.isEmpty {
-                log(.warning, "job \(id): \(spec.kind) embeddings of \(answers.map(\.worker).joined(separator: " and ")) agree; \(dissenters.map(\.worker).joined(separator: " and ")) differed and is struck (verify_setup)")
+                diagnose(.setupDissent(id, spec.kind, agreeing: answers.map(\.worker), dissenters: dissenters.map(\.worker)))
                 for d in dissenters { strike(d.peer, at: now) }
             }
         }
-        setupAgreed(spec.kind, of: id, producers[0].reply, producers: producers, at: now)
+        guard let first = producers.first else { return }
+        setupAgreed(spec.kind, of: id, first.reply, producers: producers, at: now)
     }
 
     /// A job's text or reference embeddings, from one worker or agreed by two: checked, kept
@@ -113,18 +114,19 @@ extension CoordinatorMachine {
     mutating func setupAgreed(_ kind: UnitKind, of id: JobID, _ reply: UnitReply, producers: [SetupAnswer], at now: Double) {
         let worker = producers.map(\.worker).joined(separator: " and ")
         let provenance = SetupProvenance(producers: producers)
+        guard let job = jobs[id], let model = job.model else { return }
         // Answers were checked (setupReply) before they were recorded.
         switch reply {
         case .text(let t):
             let text = TextEmbeddings(normal: t.normal, anomalous: t.anomalous)
-            jobs[id]!.text = text
-            setupCache.store(text: text, key: jobs[id]!.textKey, provenance: provenance)
+            jobs[id]?.updateSetup { $0.text = text }
+            setupCache.store(text: text, key: SetupCache.textKey(fingerprint: model.fingerprint, options: job.request.options), provenance: provenance)
         case .references(let r):
             let refs = ReferenceEmbeddings(count: r.count, patchTokens: r.patchTokens, windows: r.windows)
-            jobs[id]!.references = refs
-            setupCache.store(references: refs, key: jobs[id]!.referenceKey, provenance: provenance)
+            jobs[id]?.updateSetup { $0.references = refs }
+            setupCache.store(references: refs, key: job.setup?.referenceKey ?? "", provenance: provenance)
         case .fullPass, .windows, .failed:
-            finish(id, .failed, error: "malformed \(kind) result from worker \(worker): an answer of another kind", at: now)
+            finish(id, .failed("malformed \(kind) result from worker \(worker): an answer of another kind"), at: now)
             return
         }
         setupFinished(id, at: now)
@@ -132,7 +134,7 @@ extension CoordinatorMachine {
 
     mutating func imageUnitResult(_ entry: InFlightUnit, _ message: WireMessage, worker: WorkerRecord, seconds: Double, at now: Double) {
         let spec = entry.task.spec, id = spec.job
-        guard let index = spec.image, var work = jobs[id]?.images[index] else {
+        guard let index = spec.image, var work = jobs[id]?.scoring?.images[index] else {
             accepted(entry, from: worker, seconds: seconds, at: now)
             return
         }
@@ -162,26 +164,25 @@ extension CoordinatorMachine {
         work.outstanding -= 1
         if !next.isEmpty, let pixels = spec.work.imagePixels {
             work.outstanding += next.count
-            jobs[id]!.enqueue(next, image: index, pixels: pixels)
+            jobs[id]?.enqueue(next, image: index, pixels: pixels)
         }
-        jobs[id]!.images[index] = work
+        jobs[id]?.updateScoring { $0.images[index] = work }
         if work.outstanding == 0 { complete(index, of: id, at: now) }
     }
 
     /// All units of an image are in: assemble and answer the client.
     mutating func complete(_ index: Int, of id: JobID, at now: Double) {
-        guard let work = jobs[id]!.images.removeValue(forKey: index) else { return }
-        let job = jobs[id]!
-        jobs[id]!.answered += 1
-        if let error = work.error {
-            jobs[id]!.failed += 1
+        guard let work = jobs[id]?.removeImage(index), let job = jobs[id] else { return }
+        jobs[id]?.answered += 1
+        // Every unit in without an error leaves a result; were it missing, an error row says so.
+        if let error = work.error ?? (work.assembly.result == nil ? "the image's scores are incomplete" : nil) {
+            jobs[id]?.failed += 1
             observe(.imageAnswered(scored: false))
             send(job.client, ImageAnswer(job: id, index: index, verdict: .failed(error)).encode())
-        } else {
-            let result = work.assembly.result!
+        } else if let result = work.assembly.result {
             observe(.imageAnswered(scored: true))
             send(job.client, ImageAnswer(job: id, index: index, verdict: .scored(score: result.score, map: job.request.wantMaps ? result.map : nil)).encode())
         }
-        if jobs[id]!.isComplete { finish(id, .done, error: nil, at: now) }
+        if jobs[id]?.isComplete == true { finish(id, .done, at: now) }
     }
 }

@@ -57,7 +57,8 @@ public struct CoordinatorSettings: Sendable, Equatable {
 /// What the coordinator's I/O loop must do.
 public enum CoordinatorAction: Equatable, Sendable {
     case send(PeerID, WireMessage)
-    case log(Logger.Level, String)
+    /// A fact for operators (a log line: CoordinatorDiagnostic+Message.swift).
+    case diagnostic(CoordinatorDiagnostic)
     /// Something operators count (metrics; Observability/RackEvent.swift).
     case observe(RackEvent)
 }
@@ -100,7 +101,7 @@ public struct CoordinatorMachine: Sendable {
     public mutating func receive(_ frames: [Data], from peer: PeerID, as identity: PeerIdentity = .anyone, at now: Double) -> [CoordinatorAction] {
         let message: WireMessage
         do { message = try WireMessage(frames: frames) } catch {
-            log(.warning, "dropped a malformed message from \(describe(peer, as: identity)): \(error)")
+            diagnose(.malformedMessage(from: describe(peer, as: identity), error: "\(error)"))
             return takeActions()
         }
         guard admit(message.type, from: peer, as: identity) else { return takeActions() }
@@ -115,15 +116,15 @@ public struct CoordinatorMachine: Sendable {
                 }
             case .heartbeat: heartbeat(from: peer, message, at: now)
             case .result: try unitResult(peer, message, at: now)
-            case .bye: workerLeft(peer, reason: "said goodbye")
+            case .bye: workerLeft(peer, .saidGoodbye)
             case .submit: submit(peer, try message.decode(SubmitRequest.self), as: identity, at: now)
             case .image: try image(peer, message, at: now)
             case .cancel: cancel(peer, try message.decode(JobRef.self), at: now)
             case .statusRequest: statusRequested(by: peer, as: identity, at: now)
-            default: log(.warning, "unexpected \(message.type) from \(describe(peer, as: identity))")
+            default: diagnose(.unexpectedMessage(message.type, from: describe(peer, as: identity)))
             }
         } catch {
-            log(.warning, "rejected \(message.type) from \(describe(peer, as: identity)): \(error)")
+            diagnose(.rejectedMessage(message.type, from: describe(peer, as: identity), error: "\(error)"))
         }
         dispatch(at: now)
         return takeActions()
@@ -132,12 +133,12 @@ public struct CoordinatorMachine: Sendable {
     /// Housekeeping: expiries, waiting jobs, heartbeats, dispatch.
     public mutating func tick(at now: Double) -> [CoordinatorAction] {
         for w in workers.all where now - w.lastSeen > settings.workerExpiry {
-            workerLeft(w.peer, reason: "went silent for \(Int(now - w.lastSeen)) s")
+            workerLeft(w.peer, .silent(seconds: Int(now - w.lastSeen)))
         }
         for id in jobOrder {
             guard let job = jobs[id] else { continue }
             if now - job.lastClientSeen > settings.clientExpiry {
-                finish(id, .cancelled, error: "its client went silent for \(Int(now - job.lastClientSeen)) s", at: now)
+                finish(id, .cancelled(.clientSilent(seconds: Int(now - job.lastClientSeen))), at: now)
                 continue
             }
             if job.phase == .waitingForWorkers { tryAccept(id, at: now) }
@@ -160,7 +161,7 @@ public struct CoordinatorMachine: Sendable {
     /// The coordinator is stopping: every job fails with `reason` and workers are told to go
     /// (they reconnect to the next coordinator on the same endpoint).
     public mutating func shutdown(reason: String, at now: Double) -> [CoordinatorAction] {
-        for id in jobOrder { finish(id, .failed, error: reason, retryable: true, at: now) }
+        for id in jobOrder { finish(id, .failed(reason, retryable: true), at: now) }
         for w in workers.all { send(w.peer, WireMessage(type: .bye)) }
         return takeActions()
     }
@@ -188,26 +189,27 @@ public struct CoordinatorMachine: Sendable {
     mutating func workerReady(_ peer: PeerID, _ info: Ready, as identity: PeerIdentity = .anyone, at now: Double) {
         var name = workers[peer]?.publicName
         if workers[peer] != nil {
-            requeue(peer, reason: "announced itself again")  // it reconnected and forgot its units
+            requeue(peer, .announcedAgain)  // it reconnected and forgot its units
         }
         // The same process (same key, same host:pid) on a new connection, after a coordinator
         // restart or its own reconnect: the old registration is a ghost that would take units
         // and never answer. It is replaced, and the process keeps its name.
         if !info.name.isEmpty, let ghost = workers.all.first(where: { $0.peer != peer && $0.identity == identity && $0.info.name == info.name }) {
             name = name ?? ghost.publicName
-            workerLeft(ghost.peer, reason: "reconnected (its old connection is dropped)")
+            workerLeft(ghost.peer, .reconnected)
         }
         let shownName = name ?? publicName(for: info, identity: identity)
-        workers[peer] = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: shownName)
-        log(.info, "worker \(workers[peer]!.logName) joined: model \(PeerText.clip(info.model)), input \(info.imageSize), fingerprint \(PeerText.clip(info.fingerprint)); \(workers.count) worker(s)")
-        workers[peer]!.joined = now
+        var record = WorkerRecord(peer: peer, info: info, lastSeen: now, idleSince: now, identity: identity, publicName: shownName)
+        record.joined = now
+        workers[peer] = record
+        diagnose(.workerJoined(worker: record.logName, model: info.model, imageSize: info.imageSize, fingerprint: info.fingerprint, workers: workers.count))
         send(peer, WireMessage(type: .heartbeat))
         for id in jobOrder where jobs[id]?.phase == .waitingForWorkers { tryAccept(id, at: now) }
     }
 
     mutating func heartbeat(from peer: PeerID, _ message: WireMessage, at now: Double) {
-        if workers[peer] != nil { workers[peer]!.lastSeen = now; return }
-        for id in jobOrder where jobs[id]?.client == peer { jobs[id]!.lastClientSeen = now }
+        if workers[peer] != nil { workers[peer]?.lastSeen = now; return }
+        for id in jobOrder where jobs[id]?.client == peer { jobs[id]?.lastClientSeen = now }
         // A client beating for a job this coordinator does not know (it restarted, or dropped
         // the job): tell it, so that it submits again at once.
         if let ref = try? message.decode(JobRef.self), jobs[ref.job]?.client != peer {
@@ -216,34 +218,26 @@ public struct CoordinatorMachine: Sendable {
         }
     }
 
-    mutating func workerLeft(_ peer: PeerID, reason: String) {
+    mutating func workerLeft(_ peer: PeerID, _ why: WorkerDeparture) {
         guard workers[peer] != nil else { return }
-        requeue(peer, reason: reason)
-        let w = workers.remove(peer)!
-        log(.info, "worker \(w.logName) \(reason); \(workers.count) worker(s) left")
+        requeue(peer, why)
+        guard let w = workers.remove(peer) else { return }
+        diagnose(.workerLeft(worker: w.logName, why, workersLeft: workers.count))
     }
 
     /// Puts a worker's in-flight units back at the front of their jobs' queues (those another
     /// worker also holds stay with that one).
-    mutating func requeue(_ peer: PeerID, reason: String) {
-        guard let w = workers[peer] else { return }
+    mutating func requeue(_ peer: PeerID, _ why: WorkerDeparture) {
+        guard var w = workers[peer] else { return }
         for ref in w.inFlight.reversed().map(\.ref) {
-            guard var entry = jobs[ref.job]?.inFlight[ref.unit], entry.holders.contains(peer) else { continue }
-            entry.holders.removeAll { $0 == peer }
-            if entry.holders.isEmpty {
-                jobs[ref.job]!.inFlight[ref.unit] = nil
-                if !jobs[ref.job]!.pending.contains(unit: ref.unit) {
-                    jobs[ref.job]!.pending.prepend(entry.task)
-                }
-                log(.warning, "unit \(ref.unit) of job \(ref.job) re-queued: worker \(w.logName) \(reason)")
-                observe(.unitRequeued(entry.task.spec.kind))
-            } else {
-                jobs[ref.job]!.inFlight[ref.unit] = entry
-            }
+            guard let kind = jobs[ref.job]?.release(ref.unit, heldBy: peer) else { continue }
+            diagnose(.unitRequeued(job: ref.job, unit: ref.unit, kind: kind, worker: w.logName, why))
+            observe(.unitRequeued(kind))
         }
-        workers[peer]!.inFlight.removeAll()
-        workers[peer]!.contexts.removeAll()
-        workers[peer]!.headStartedAt = nil
+        w.inFlight.removeAll()
+        w.contexts.removeAll()
+        w.headStartedAt = nil
+        workers[peer] = w
     }
 
     // MARK: - Jobs
@@ -263,17 +257,17 @@ public struct CoordinatorMachine: Sendable {
         }
         nextJob += 1
         let id = nextJob
-        jobs[id] = CoordinatorJob(id: id, client: peer, request: request, now: now)
-        jobs[id]!.owner = identity
+        var job = CoordinatorJob(id: id, client: peer, request: request, now: now)
+        job.owner = identity
+        jobs[id] = job
         jobOrder.append(id)
-        let o = request.options
-        log(.info, "job \(id): \(request.imageCount) image(s), class '\(o.className ?? "")', \(request.referenceCount)-shot, scales \(o.scales), \(o.windowAttention.rawValue) attention, \(o.task.rawValue)")
+        diagnose(.jobSubmitted(id, request))
         tryAccept(id, at: now)
     }
 
     mutating func cancel(_ peer: PeerID, _ ref: JobRef, at now: Double) {
         guard jobs[ref.job]?.client == peer else { return }
-        finish(ref.job, .cancelled, error: "cancelled by its client", at: now)
+        finish(ref.job, .cancelled(.byClient), at: now)
     }
 
     /// Pins a waiting job to a model fingerprint and answers ACCEPTED (or REFUSED).
@@ -291,33 +285,33 @@ public struct CoordinatorMachine: Sendable {
                 var what = job.request.fingerprint.map { "a worker with model fingerprint \($0)" } ?? "a worker"
                 if precision != .fp32 { what += " that can run \(precision.rawValue) (AVX512_BF16 or AMX, and libdnnl)" }
                 send(job.client, WireMessage(.status, StatusNote(job: id, message: "waiting for \(what) to connect to the coordinator")))
-                jobs[id]!.lastWaitingNote = now
+                jobs[id]?.lastWaitingNote = now
             }
             return
         }
         let options = job.request.options
+        let model: PinnedModel
         do {
             try options.validate(referenceCount: job.request.referenceCount, gridSize: sample.info.gridSize)
             let plan = try ImagePlan(gridSize: sample.info.gridSize, imageSize: sample.info.imageSize,
                                      scales: options.scales, attention: options.windowAttention)
-            job.model = PinnedModel(fingerprint: fingerprint, name: sample.info.model, imageSize: sample.info.imageSize,
-                                    gridSize: sample.info.gridSize, plan: plan, mapPolicy: MapPolicy(options: options))
+            model = PinnedModel(fingerprint: fingerprint, name: sample.info.model, imageSize: sample.info.imageSize,
+                                gridSize: sample.info.gridSize, plan: plan, mapPolicy: MapPolicy(options: options))
         } catch {
-            finish(id, .failed, error: "\(error) (model \(sample.info.model))", at: now)
+            finish(id, .failed("\(error) (model \(sample.info.model))"), at: now)
             return
         }
         let live = workers.with(fingerprint: fingerprint, precision: precision).count
         let credit = max(4, settings.imagesInFlightPerWorker * live)
-        job.credit = credit
+        job.accept(on: model, credit: credit)
         send(job.client, WireMessage(.accepted, Accepted(job: id, imageSize: sample.info.imageSize, fingerprint: fingerprint,
                                                          model: sample.info.model, credit: credit)))
-        log(.info, "job \(id) accepted on model \(sample.info.model) [\(fingerprint)], \(live) worker(s), \(job.model!.plan.units.count) units per image")
-        if job.fewShot { job.move(to: .references) }
+        diagnose(.jobAccepted(id, model: sample.info.model, fingerprint: fingerprint, workers: live, unitsPerImage: model.plan.units.count))
         jobs[id] = job
         // Workers of other models are named to the client now, not at the next tick (a short
         // job could end before it).
-        noteForeignWorkers()
-        if !job.fewShot { startSetup(id, at: now) }
+        noteForeignWorkers(of: id, model: model)
+        if !job.fewShot { startSetup(id, model: model, at: now) }
     }
 
     mutating func image(_ peer: PeerID, _ message: WireMessage, at now: Double) throws {
@@ -327,61 +321,62 @@ public struct CoordinatorMachine: Sendable {
                                                         error: "this coordinator does not know job \(item.job) (it restarted?)", retryable: true)))
             throw ProtocolError("IMAGE for unknown job \(item.job)")
         }
-        jobs[item.job]!.lastClientSeen = now
+        jobs[item.job]?.lastClientSeen = now
         if item.reference {
             guard job.phase == .references, item.index >= 0, item.index < job.request.referenceCount, !item.skipped else {
                 throw ProtocolError("unexpected reference image \(item.index) for job \(job.id)")
             }
         } else {
-            guard item.index >= 0, item.index < job.request.imageCount, job.images[item.index] == nil, job.waitingImages[item.index] == nil else {
+            guard item.index >= 0, item.index < job.request.imageCount, !job.holds(image: item.index) else {
                 throw ProtocolError("image index \(item.index) out of range or repeated for job \(job.id)")
             }
-            guard item.skipped || job.images.count + job.waitingImages.count < job.credit else {
+            guard item.skipped || job.unansweredImages < job.credit else {
                 throw ProtocolError("IMAGE \(item.index) of job \(job.id) exceeds the credit of \(job.credit) unanswered images")
             }
             if item.skipped {
                 // The client could not decode it and wrote its error row itself.
-                jobs[item.job]!.answered += 1
-                jobs[item.job]!.failed += 1
+                jobs[item.job]?.answered += 1
+                jobs[item.job]?.failed += 1
                 observe(.imageAnswered(scored: false))
-                if jobs[item.job]!.isComplete { finish(item.job, .done, error: nil, at: now) }
+                if jobs[item.job]?.isComplete == true { finish(item.job, .done, at: now) }
                 return
             }
         }
         guard case .pixels(let pixels) = try ImageUpload(decoding: message, imageSize: model.imageSize).content else {
             throw ProtocolError("IMAGE \(item.index) of job \(job.id) carries no pixels")
         }
-        if item.reference {
-            jobs[item.job]!.referencePixels[item.index] = pixels
-            if jobs[item.job]!.referencePixels.count == job.request.referenceCount { startSetup(item.job, at: now) }
-        } else if job.phase == .scoring {
-            jobs[item.job]!.enqueueImage(index: item.index, pixels: pixels)
-        } else {
-            jobs[item.job]!.waitingImages[item.index] = pixels
+        guard jobs[item.job]?.receive(image: item.index, pixels: pixels, reference: item.reference) == true else {
+            throw ProtocolError("IMAGE \(item.index) of job \(job.id) in phase \(job.phase)")
+        }
+        if item.reference, jobs[item.job]?.referencesState?.pixels.count == job.request.referenceCount {
+            startSetup(item.job, model: model, at: now)
         }
     }
 
-    mutating func startSetup(_ id: JobID, at now: Double) {
+    /// Setup starts (a zero-shot job once accepted, a few-shot one once its K references are in):
+    /// embeddings from the cache, or units queued for them.
+    mutating func startSetup(_ id: JobID, model: PinnedModel, at now: Double) {
         guard var job = jobs[id] else { return }
-        job.move(to: .setup)
-        job.verifySetup = verifiesSetup(fingerprint: job.model!.fingerprint)
-        if let cached = setupCache.text(job.textKey, verified: job.verifySetup) {
-            job.text = cached
-            log(.info, "job \(id): text embeddings of '\(job.request.options.className ?? "")' from cache")
+        let collected = job.referencesState
+        var setup = SetupState(model: model, verify: verifiesSetup(fingerprint: model.fingerprint), waitingImages: collected?.waitingImages ?? [:])
+        if let cached = setupCache.text(SetupCache.textKey(fingerprint: model.fingerprint, options: job.request.options), verified: setup.verify) {
+            setup.text = cached
+            diagnose(.setupFromCache(id, .text, className: job.request.options.className ?? ""))
         } else {
-            queueSetup(.text, job: &job)
+            queueSetup(.text, setup: &setup, job: &job)
         }
         if job.fewShot {
-            let pixels = (0..<job.request.referenceCount).map { job.referencePixels[$0]! }
-            job.referenceKey = SetupCache.referenceKey(fingerprint: job.model!.fingerprint, options: job.request.options, pixels: pixels)
-            if let cached = setupCache.references(job.referenceKey, verified: job.verifySetup) {
-                job.references = cached
-                log(.info, "job \(id): reference embeddings from cache")
+            // All K are there: startSetup runs when the K-th arrives (indices are range-checked).
+            let pixels = (0..<job.request.referenceCount).compactMap { collected?.pixels[$0] }
+            setup.referenceKey = SetupCache.referenceKey(fingerprint: model.fingerprint, options: job.request.options, pixels: pixels)
+            if let cached = setupCache.references(setup.referenceKey, verified: setup.verify) {
+                setup.references = cached
+                diagnose(.setupFromCache(id, .references, className: job.request.options.className ?? ""))
             } else {
-                queueSetup(.references(pixels: pixels), job: &job)
+                queueSetup(.references(pixels: pixels), setup: &setup, job: &job)
             }
-            job.referencePixels.removeAll()
         }
+        job.beginSetup(setup)
         jobs[id] = job
         noteSetupVerification(id)
         setupFinished(id, at: now)
@@ -389,36 +384,35 @@ public struct CoordinatorMachine: Sendable {
 
     /// Moves a job to scoring once its text (and reference) embeddings are there.
     mutating func setupFinished(_ id: JobID, at now: Double) {
-        guard var job = jobs[id], job.phase == .setup, let text = job.text, !job.fewShot || job.references != nil else { return }
-        job.contextMessage = JobEmbeddings(job: id, text: TextVectors(normal: text.normal, anomalous: text.anomalous),
-                                           references: job.references.map { ReferenceVectors(count: $0.count, patchTokens: $0.patchTokens, windows: $0.windows) }).encode()
-        job.move(to: .scoring)
-        log(.info, "job \(id): text\(job.fewShot ? " and reference" : "") embeddings ready; scoring")
-        for index in job.waitingImages.keys.sorted() { job.enqueueImage(index: index, pixels: job.waitingImages[index]!) }
-        job.waitingImages.removeAll()
-        jobs[id] = job
-        if job.isComplete { finish(id, .done, error: nil, at: now) }
+        guard let job = jobs[id], let setup = job.setup, let text = setup.text, !job.fewShot || setup.references != nil else { return }
+        let context = JobEmbeddings(job: id, text: TextVectors(normal: text.normal, anomalous: text.anomalous),
+                                    references: setup.references.map { ReferenceVectors(count: $0.count, patchTokens: $0.patchTokens, windows: $0.windows) }).encode()
+        jobs[id]?.beginScoring(context: context)
+        diagnose(.setupReady(id, fewShot: job.fewShot))
+        if jobs[id]?.isComplete == true { finish(id, .done, at: now) }
     }
 
     /// Ends a job: JOB_DONE (and REFUSED if it never started) to its client, then it is removed.
-    mutating func finish(_ id: JobID, _ phase: JobPhase, error: String?, retryable: Bool = false, at now: Double) {
-        guard var job = jobs.removeValue(forKey: id) else { return }
+    mutating func finish(_ id: JobID, _ ending: JobEnding, at now: Double) {
+        guard let job = jobs.removeValue(forKey: id) else { return }
         jobOrder.removeAll { $0 == id }
         let wasWaiting = job.phase == .waitingForWorkers
-        job.move(to: phase)
+        precondition(job.phase.canMove(to: ending.phase), "job \(id): no transition from \(job.phase) to \(ending.phase)")
+        var retryable = false
+        if case .failed(_, let again) = ending { retryable = again }
         let summary = JobSummary(job: id, scored: job.answered - job.failed, failed: job.failed, seconds: now - job.started,
-                                 workers: job.workersUsed.sorted(), error: error, retryable: retryable)
-        switch phase {
+                                 workers: job.workersUsed.sorted(), error: ending.error, retryable: retryable)
+        switch ending {
         case .done:
-            log(.info, "job \(id) done: \(summary.scored) scored, \(summary.failed) failed, \(String(format: "%.1f", summary.seconds)) s")
-        case .cancelled:
-            log(.warning, "job \(id) cancelled: \(error ?? "")")
-        default:
-            log(.error, "job \(id) failed: \(error ?? "")")
-            if wasWaiting && !retryable { send(job.client, WireMessage(.refused, Refused(reason: error ?? "failed"))) }
+            diagnose(.jobDone(id, scored: summary.scored, failed: summary.failed, seconds: summary.seconds))
+        case .cancelled(let why):
+            diagnose(.jobCancelled(id, why))
+        case .failed(let reason, _):
+            diagnose(.jobFailed(id, reason: reason))
+            if wasWaiting && !retryable { send(job.client, WireMessage(.refused, Refused(reason: reason))) }
         }
         send(job.client, WireMessage(.jobDone, summary))
-        for peer in Array(workers.records.keys) { workers[peer]!.contexts.remove(id) }
+        workers.forgetContext(of: id)
     }
 
     // MARK: - Dispatch
@@ -426,13 +420,17 @@ public struct CoordinatorMachine: Sendable {
     /// Tells a job's client, once per worker, why a connected worker is not used for it.
     mutating func noteForeignWorkers() {
         for id in jobOrder {
-            guard let job = jobs[id], let model = job.model else { continue }
-            for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
-                jobs[id]!.notedWorkers.insert(w.peer)
-                let note = "worker \(w.publicName) not used for job \(id): its model fingerprint \(w.info.fingerprint) (\(w.info.model)) differs from the job's \(model.fingerprint) (\(model.name)); one job never mixes models or weights"
-                log(.warning, note)
-                send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
-            }
+            guard let model = jobs[id]?.model else { continue }
+            noteForeignWorkers(of: id, model: model)
+        }
+    }
+
+    mutating func noteForeignWorkers(of id: JobID, model: PinnedModel) {
+        guard let job = jobs[id] else { return }
+        for w in workers.all where w.info.fingerprint != model.fingerprint && !job.notedWorkers.contains(w.peer) {
+            jobs[id]?.notedWorkers.insert(w.peer)
+            tellClient(job, .workerNotUsed(job: id, worker: w.publicName, fingerprint: w.info.fingerprint, model: w.info.model,
+                                           jobFingerprint: model.fingerprint, jobModel: model.name))
         }
     }
 
@@ -445,22 +443,16 @@ public struct CoordinatorMachine: Sendable {
             var available = workers.available(prefetch: settings.unitsPerWorker)
             for id in jobOrder where !available.isEmpty {
                 guard let job = jobs[id], job.phase == .setup || job.phase == .scoring, let model = job.model else { continue }
-                while let (t, i) = placement(of: id, among: available, fingerprint: model.fingerprint) {
+                while let (t, i) = placement(of: id, among: available, fingerprint: model.fingerprint),
+                      let task = jobs[id]?.pending.remove(at: t) {
                     let peer = available.remove(at: i)
-                    let task = jobs[id]!.pending.remove(at: t)
                     let kind = task.spec.kind
-                    if (kind == .full || kind == .windows) && !workers[peer]!.contexts.contains(id), let context = job.contextMessage {
+                    if (kind == .full || kind == .windows), let context = job.scoring?.context, workers[peer]?.contexts.insert(id).inserted == true {
                         send(peer, context)
-                        workers[peer]!.contexts.insert(id)
                     }
                     send(peer, task.spec.encode())
-                    if jobs[id]!.inFlight[task.spec.unit] != nil {
-                        jobs[id]!.inFlight[task.spec.unit]!.holders.append(peer)
-                    } else {
-                        jobs[id]!.inFlight[task.spec.unit] = InFlightUnit(task: task, holders: [peer], since: now)
-                    }
-                    if workers[peer]!.inFlight.isEmpty { workers[peer]!.headStartedAt = now }
-                    workers[peer]!.inFlight.append(HeldUnit(ref: UnitRef(job: id, unit: task.spec.unit), kind: kind, dispatchedAt: now))
+                    jobs[id]?.handOut(task, to: peer, at: now)
+                    workers[peer]?.hold(HeldUnit(ref: UnitRef(job: id, unit: task.spec.unit), kind: kind, dispatchedAt: now), at: now)
                     assigned = true
                 }
             }
@@ -478,8 +470,12 @@ public struct CoordinatorMachine: Sendable {
     // MARK: - Actions
 
     mutating func send(_ peer: PeerID, _ message: WireMessage) { actions.append(.send(peer, message)) }
-    /// Lines are capped (`PeerText.maxLine`) whatever they quote: a peer never makes a long one.
-    mutating func log(_ level: Logger.Level, _ text: String) { actions.append(.log(level, PeerText.clip(text, to: PeerText.maxLine))) }
+    mutating func diagnose(_ diagnostic: CoordinatorDiagnostic) { actions.append(.diagnostic(diagnostic)) }
+    /// A diagnostic that the job's client is told about too (a STATUS note).
+    mutating func tellClient(_ job: CoordinatorJob, _ diagnostic: CoordinatorDiagnostic) {
+        diagnose(diagnostic)
+        if let note = diagnostic.clientNote { send(job.client, WireMessage(.status, StatusNote(job: job.id, message: note))) }
+    }
     mutating func observe(_ event: RackEvent) { actions.append(.observe(event)) }
     mutating func takeActions() -> [CoordinatorAction] {
         defer { actions.removeAll(keepingCapacity: true) }

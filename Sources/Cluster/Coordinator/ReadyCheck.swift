@@ -38,20 +38,20 @@ enum ReadyCheck {
     static let maxGridSize = 256
 
     /// Why the READY is refused (nil: it is accepted).
-    static func problem(_ r: Ready, model: CoordinatorModel?) -> String? {
+    static func problem(_ r: Ready, model: CoordinatorModel?) -> ReadyProblem? {
         for (field, value) in [("name", r.name), ("model", r.model), ("fingerprint", r.fingerprint)] where value.count > maxStringCharacters {
-            return "its \(field) has \(value.count) characters (at most \(maxStringCharacters))"
+            return .tooLong(field: field, characters: value.count)
         }
         guard (1...maxImageSize).contains(r.imageSize), (1...maxGridSize).contains(r.gridSize), r.imageSize % r.gridSize == 0 else {
-            return "imageSize \(r.imageSize) and gridSize \(r.gridSize) are not a model's (1...\(maxImageSize) pixels, a grid of 1...\(maxGridSize) that divides it)"
+            return .implausibleGeometry(imageSize: r.imageSize, gridSize: r.gridSize)
         }
-        guard !r.precisions.isEmpty, r.precisions.count <= 8 else { return "it lists \(r.precisions.count) precisions" }
+        guard !r.precisions.isEmpty, r.precisions.count <= 8 else { return .precisionCount(r.precisions.count) }
         guard let model else { return nil }
         if r.imageSize != model.imageSize || r.gridSize != model.gridSize {
-            return "its model (input \(r.imageSize), grid \(r.gridSize)) is not the coordinator's \(model.name) (input \(model.imageSize), grid \(model.gridSize)): check model.config in both cluster.yaml files"
+            return .otherGeometry(imageSize: r.imageSize, gridSize: r.gridSize, model: model)
         }
         if !r.fingerprint.hasPrefix(model.configHash + "-") {
-            return "its fingerprint \(r.fingerprint) does not match the config of the coordinator's model \(model.name) (\(model.configHash)-…): check model.config in both cluster.yaml files"
+            return .otherConfig(fingerprint: r.fingerprint, model: model)
         }
         return nil
     }

@@ -57,6 +57,11 @@ struct SetupCache {
         return textKeys.count + refKeys.count
     }
 
+    /// Text embeddings depend on the model, the class name and the prompts only.
+    static func textKey(fingerprint: String, options: JobOptions) -> String {
+        "\(fingerprint)\u{0}\(options.className ?? "")\u{0}\(options.prompts.map { "\($0)" } ?? "anomalib")"
+    }
+
     /// FNV-1a over the reference pixels, with what else decides the embeddings.
     static func referenceKey(fingerprint: String, options: JobOptions, pixels: [Data]) -> String {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325

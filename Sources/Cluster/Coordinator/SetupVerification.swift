@@ -69,15 +69,15 @@ extension CoordinatorMachine {
     }
 
     /// Queues the unit of one setup computation, twice when the job verifies its setup.
-    func queueSetup(_ work: UnitWork, job: inout CoordinatorJob) {
-        let copies = job.verifySetup ? 2 : 1
-        job.setupChecks[work.kind] = SetupCheck(copies: copies)
+    func queueSetup(_ work: UnitWork, setup: inout SetupState, job: inout CoordinatorJob) {
+        let copies = setup.verify ? 2 : 1
+        setup.checks[work.kind] = SetupCheck(copies: copies)
         for _ in 0..<copies { job.pending.append(job.makeUnit(work)) }
     }
 
     /// Tells the client when its setup waits for a second worker to verify it.
     mutating func noteSetupVerification(_ id: JobID) {
-        guard let job = jobs[id], job.verifySetup, !job.setupChecks.isEmpty, let model = job.model,
+        guard let job = jobs[id], let setup = job.setup, setup.verify, !setup.checks.isEmpty, let model = job.model,
               principals(of: model.fingerprint).count < 2 else { return }
         send(job.client, WireMessage(.status, StatusNote(job: id, message: "verify_setup: waiting for a second worker (another key) to confirm the job's embeddings")))
     }
@@ -87,7 +87,7 @@ extension CoordinatorMachine {
         let answer = SetupAnswer(peer: worker.peer, principal: worker.principal, worker: worker.publicName, reply: reply)
         guard var check = jobs[id]?.setupChecks[kind] else { return .agreed([answer], dissenters: []) }
         check.answers.append(answer)
-        jobs[id]!.setupChecks[kind] = check
+        jobs[id]?.updateSetup { $0.checks[kind] = check }
         return Self.verdict(kind, check)
     }
 
@@ -103,7 +103,7 @@ extension CoordinatorMachine {
         if best.count >= 2 { return .agreed(best, dissenters: check.answers.filter { $0.reply != best[0].reply }) }
         if check.answers.count == 2 { return .tied(check.answers) }
         let names = check.answers.map(\.worker)
-        return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last!) all differ (verify_setup): no two keys agree, so the job runs on none's word")
+        return .disagreed("\(kind) embeddings of workers \(names.dropLast().joined(separator: ", ")) and \(names.last ?? "") all differ (verify_setup): no two keys agree, so the job runs on none's word")
     }
 
     /// Two setup answers differ: a third copy goes to a third key when one is connected (the
@@ -113,16 +113,13 @@ extension CoordinatorMachine {
         let asked = Set(answers.map(\.principal))
         let third = workers.with(fingerprint: model.fingerprint).contains { !$0.quarantined && !asked.contains($0.principal) }
         guard third else {
-            finish(id, .failed, error: Self.unbrokenTie(kind, answers), at: now)
+            finish(id, .failed(Self.unbrokenTie(kind, answers)), at: now)
             return
         }
-        job.setupChecks[kind]!.copies += 1
+        job.updateSetup { $0.checks[kind]?.copies += 1 }
         job.pending.prepend(job.makeUnit(task.spec.work))
         jobs[id] = job
-        let names = answers.map { "worker \($0.worker)" }.joined(separator: " and ")
-        let note = "verify_setup: the \(kind) embeddings of \(names) differ; a third key decides"
-        log(.warning, note)
-        send(job.client, WireMessage(.status, StatusNote(job: id, message: note)))
+        tellClient(job, .setupTie(id, kind, workers: answers.map(\.worker)))
     }
 
     static func unbrokenTie(_ kind: UnitKind, _ answers: [SetupAnswer]) -> String {
@@ -139,7 +136,7 @@ extension CoordinatorMachine {
                 guard let check = job.setupChecks[kind], check.copies > 2, check.answers.count < check.copies,
                       let offset = job.pending.firstOffset(where: { $0.spec.kind == kind }), let task = job.pending.peek(at: offset),
                       !hasEligibleWorker(task, of: id) else { continue }
-                finish(id, .failed, error: Self.unbrokenTie(kind, check.answers), at: now)
+                finish(id, .failed(Self.unbrokenTie(kind, check.answers)), at: now)
                 break
             }
         }
@@ -166,7 +163,7 @@ extension CoordinatorMachine {
     func placement(of id: JobID, among available: [PeerID], fingerprint: String) -> (task: Int, worker: Int)? {
         guard let job = jobs[id] else { return nil }
         for (t, task) in job.pending.enumerated() {
-            if let i = available.firstIndex(where: { workers[$0]!.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
+            if let i = available.firstIndex(where: { workers[$0]?.info.fingerprint == fingerprint && mayRun(task, of: job, on: $0) }) {
                 return (t, i)
             }
             // Units that exclude some workers: a verified setup's copies, a late unit's copy, a
@@ -188,12 +185,12 @@ extension CoordinatorMachine {
             for kind in [UnitKind.text, .references] {
                 guard var check = jobs[id]?.setupChecks[kind], check.copies > 1,
                       let waiting = jobs[id]?.pending.firstOffset(where: { $0.spec.kind == kind }) else { continue }
-                _ = jobs[id]!.pending.remove(at: waiting)
+                _ = jobs[id]?.pending.remove(at: waiting)
                 check.copies -= 1
-                jobs[id]!.setupChecks[kind] = check
-                log(.info, "job \(id): one worker left for its model; its \(kind) embeddings are not verified by a second")
-                if case .agreed(let answers, _) = Self.verdict(kind, check) {
-                    setupAgreed(kind, of: id, answers[0].reply, producers: answers, at: now)
+                jobs[id]?.updateSetup { $0.checks[kind] = check }
+                diagnose(.setupUnverified(id, kind))
+                if case .agreed(let answers, _) = Self.verdict(kind, check), let first = answers.first {
+                    setupAgreed(kind, of: id, first.reply, producers: answers, at: now)
                 }
             }
         }

@@ -42,29 +42,30 @@ extension CoordinatorMachine {
     /// unless it has been tried enough.
     mutating func badAnswer(_ entry: InFlightUnit, from peer: PeerID, reason: String, at now: Double) -> BadAnswerOutcome {
         let spec = entry.task.spec
-        guard jobs[spec.job] != nil else { return .awaitingCopy }
+        guard let job = jobs[spec.job] else { return .awaitingCopy }
         let name = workers[peer]?.logName ?? "(gone)"
-        var attempts = jobs[spec.job]!.attempts[spec.unit] ?? UnitAttempts()
+        var attempts = job.attempts[spec.unit] ?? UnitAttempts()
         if !attempts.answeredBadly(peer) { attempts.bad.append(BadAnswer(worker: peer, name: name, reason: reason)) }
-        jobs[spec.job]!.attempts[spec.unit] = attempts
-        log(.warning, "job \(spec.job) unit \(spec.unit) (\(spec.kind)): bad answer \(attempts.bad.count) of at most \(settings.unitAttempts), from worker \(name): \(PeerText.clip(reason))")
+        jobs[spec.job]?.attempts[spec.unit] = attempts
+        diagnose(.badAnswer(job: spec.job, unit: spec.unit, kind: spec.kind, attempt: attempts.bad.count, maxAttempts: settings.unitAttempts,
+                            worker: name, reason: reason))
         var entry = entry
         entry.holders.removeAll { $0 == peer }
         if !entry.holders.isEmpty {
-            jobs[spec.job]!.inFlight[spec.unit] = entry
+            jobs[spec.job]?.inFlight[spec.unit] = entry
             return .awaitingCopy
         }
-        jobs[spec.job]!.inFlight[spec.unit] = nil
-        if jobs[spec.job]!.pending.contains(unit: spec.unit) { return .awaitingCopy }
+        jobs[spec.job]?.inFlight[spec.unit] = nil
+        if job.pending.contains(unit: spec.unit) { return .awaitingCopy }
         // An image unit with no other worker to try is given up at once (a one-worker cluster
         // with broken weights must not wait per image); a setup unit, which the whole job
         // waits for anyway, waits `setupRetryWait` for a worker to come.
         let isSetup = spec.kind == .text || spec.kind == .references
         if attempts.bad.count >= settings.unitAttempts || (!isSetup && !hasEligibleWorker(entry.task, of: spec.job)) {
-            jobs[spec.job]!.attempts[spec.unit] = nil
+            jobs[spec.job]?.attempts[spec.unit] = nil
             return .exhausted(attempts.summary)
         }
-        jobs[spec.job]!.pending.prepend(entry.task)
+        jobs[spec.job]?.pending.prepend(entry.task)
         return .retrying
     }
 
@@ -88,14 +89,14 @@ extension CoordinatorMachine {
             for (unit, attempts) in job.attempts {
                 guard job.inFlight[unit] == nil, let offset = jobs[id]?.pending.firstOffset(where: { $0.spec.unit == unit }),
                       let task = jobs[id]?.pending.peek(at: offset) else { continue }
-                if hasEligibleWorker(task, of: id) { jobs[id]!.attempts[unit]?.strandedSince = nil; continue }
+                if hasEligibleWorker(task, of: id) { jobs[id]?.attempts[unit]?.strandedSince = nil; continue }
                 if task.spec.kind == .text || task.spec.kind == .references {
                     let since = attempts.strandedSince ?? now
-                    jobs[id]!.attempts[unit]?.strandedSince = since
+                    jobs[id]?.attempts[unit]?.strandedSince = since
                     if now - since < settings.setupRetryWait { continue }
                 }
-                _ = jobs[id]!.pending.remove(at: offset)
-                jobs[id]!.attempts[unit] = nil
+                _ = jobs[id]?.pending.remove(at: offset)
+                jobs[id]?.attempts[unit] = nil
                 giveUp(task.spec, reason: attempts.summary + "; no other worker of the model is connected", at: now)
                 if jobs[id] == nil { break }
             }
@@ -107,12 +108,12 @@ extension CoordinatorMachine {
         let id = spec.job
         switch spec.kind {
         case .text, .references:
-            finish(id, .failed, error: "\(spec.kind) embeddings: \(reason)", at: now)
+            finish(id, .failed("\(spec.kind) embeddings: \(reason)"), at: now)
         case .full, .windows:
-            guard let index = spec.image, var work = jobs[id]?.images[index] else { return }
+            guard let index = spec.image, var work = jobs[id]?.scoring?.images[index] else { return }
             work.outstanding -= 1
             work.error = work.error ?? reason
-            jobs[id]!.images[index] = work
+            jobs[id]?.updateScoring { $0.images[index] = work }
             if work.outstanding == 0 { complete(index, of: id, at: now) }
         }
     }

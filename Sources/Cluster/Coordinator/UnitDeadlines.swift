@@ -28,9 +28,10 @@ struct UnitDeadlines: Sendable {
 
     mutating func record(_ kind: UnitKind, seconds: Double) {
         guard seconds.isFinite, seconds >= 0 else { return }
-        samples[kind, default: []].append(seconds)
-        if samples[kind]!.count > settings.window { samples[kind]!.removeFirst() }
-        let s = samples[kind]!
+        var s = samples[kind, default: []]
+        s.append(seconds)
+        if s.count > settings.window { s.removeFirst() }
+        samples[kind] = s
         guard s.count >= settings.minimumSamples else { return }
         let sorted = s.sorted()
         medians[kind] = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2

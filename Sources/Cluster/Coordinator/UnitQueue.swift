@@ -25,7 +25,8 @@ struct UnitQueue: Sequence {
 
     /// Takes the first unit (the queue must not be empty).
     mutating func removeFirst() -> UnitTask {
-        let task = slots[head]!
+        // Slots from `head` on are never nil; an empty queue is the caller's error.
+        guard head < slots.count, let task = slots[head] else { preconditionFailure("removeFirst on an empty UnitQueue") }
         slots[head] = nil
         head += 1
         if head == slots.count {

@@ -52,6 +52,12 @@ struct WorkerRecord {
         return inFlight.isEmpty ? .idle : .busy
     }
 
+    /// A unit handed to it: its deadline counts from now when it held nothing.
+    mutating func hold(_ unit: HeldUnit, at now: Double) {
+        if inFlight.isEmpty { headStartedAt = now }
+        inFlight.append(unit)
+    }
+
     /// Takes one unit off its list (a result or a failure for it came back).
     mutating func finished(_ ref: UnitRef, at now: Double) {
         guard let i = inFlight.firstIndex(where: { $0.ref == ref }) else { return }
@@ -88,6 +94,11 @@ struct WorkerRegistry {
     var all: Dictionary<PeerID, WorkerRecord>.Values { records.values }
 
     mutating func remove(_ peer: PeerID) -> WorkerRecord? { records.removeValue(forKey: peer) }
+
+    /// A job ended: no worker holds its CONTEXT any more.
+    mutating func forgetContext(of job: JobID) {
+        for peer in Array(records.keys) { records[peer]?.contexts.remove(job) }
+    }
 
     /// The workers of one model (that can run `precision`, when given).
     func with(fingerprint: String, precision: Precision? = nil) -> [WorkerRecord] {
