@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Datasets
+@testable import Outputs
 
 /// Benchmark roots (a folder of categories) and the summary table of a whole-benchmark run.
 final class DatasetBenchmarkTests: XCTestCase {

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+@testable import Report
 
 /// The decisions a `submit` writes (thresholds.json, every row's `pred_label` and
 /// `normalized_score`) equal what anomalib 2.7's `PostProcessor` learns and decides from the same

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
 
 final class PNGEncoderTests: XCTestCase {
     func testRGBRoundTripThroughImageLoader() throws {

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-@testable import Cluster
 @testable import WinCLIP
+@testable import Datasets
+@testable import Outputs
+@testable import Report
 
 /// report.html, its figures, and the end of a job (JobReport): thresholds.json, decisions in
 /// results.jsonl, pictures. The page in a real browser: ReportBrowserTests.

@@ -1,7 +1,6 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
 
 /// `submit --resume`: an interrupted job continues into its folder and ends with exactly one
 /// row per image, identical to an uninterrupted run.

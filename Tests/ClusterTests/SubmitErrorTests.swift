@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Options
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
+@testable import CLI
+@testable import Submit
 
 /// Bad input stops a job before any work, with a message that says what is wrong.
 final class SubmitErrorTests: XCTestCase {
