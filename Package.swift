@@ -45,10 +45,12 @@ let package = Package(
         // A job's options (one Codable type for the command line, cluster.yaml and the wire):
         // the leaf both the engine and the wire format build on.
         .target(name: "Options"),
+        // The engine: open_clip's ViT on the CPU, safetensors weights, open_clip's tokenizer,
+        // WinCLIP's scoring (windows, harmonic aggregation, fusion), pixel tensors in, scores out.
         .target(
             name: "WinCLIP",
             dependencies: [
-                "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
+                "Options", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The BPE vocabulary and the tokenizer tables Tools/reference/tokenizer_tables.py generates.
@@ -58,6 +60,12 @@ let package = Package(
                 .copy("Resources/unicode_classes.txt"),
             ]
         ),
+        // Image files in: PNG, JPEG, BMP, TIFF and WebP decoded as PIL does, and CLIP's
+        // preprocessing (bicubic resize, crop, normalisation) equal to torchvision's.
+        .target(name: "ImageInput", dependencies: ["CImageShim", "CLibPNG", "CLibJPEG", "CLibTIFF"]),
+        // anomalib's metrics and decisions: AUROC, F1Max, AUPRO, adaptive thresholds,
+        // normalisation, pixel metrics over spilled batches.
+        .target(name: "AnomalyMetrics"),
         // The wire format: message types, bodies and the frame codec (no engine, no sockets).
         .target(name: "Protocol", dependencies: ["Options"]),
         // The Hugging Face hub client: pretrained tags, hf:// URIs, huggingface_hub's cache
@@ -76,11 +84,11 @@ let package = Package(
         // cluster.yaml: one validated configuration for every command (sections per role).
         .target(name: "Configuration", dependencies: ["Options", "Protocol", "Transport", "WinCLIP", "Yams"]),
         // Dataset layouts (folder, MVTec AD, MVTec AD 2, VisA, file lists), scanning and masks.
-        .target(name: "Datasets", dependencies: ["WinCLIP", "Options"]),
+        .target(name: "Datasets", dependencies: ["ImageInput", "Options"]),
         // What a job writes: result rows, maps, pictures, predicted masks, progress, failures.
-        .target(name: "Outputs", dependencies: ["Datasets", "WinCLIP", "Options", "Protocol", "CPNGWrite"]),
+        .target(name: "Outputs", dependencies: ["Datasets", "ImageInput", "AnomalyMetrics", "WinCLIP", "Options", "Protocol", "CPNGWrite"]),
         // The one-file HTML report of a job.
-        .target(name: "Report", dependencies: ["Datasets", "Outputs", "WinCLIP", "Hub"]),
+        .target(name: "Report", dependencies: ["Datasets", "Outputs", "ImageInput", "AnomalyMetrics", "WinCLIP", "Hub"]),
         // The coordinator: its state machine (jobs, workers, units), its ZeroMQ loop, `serve`,
         // and the operators' view (status, Prometheus metrics, status page).
         .target(
@@ -109,7 +117,7 @@ let package = Package(
             name: "Submit",
             dependencies: [
                 "Protocol", "Transport", "Configuration", "Datasets", "Outputs", "Report",
-                "Coordinator", "Worker", "WinCLIP", "Options", "Hub",
+                "Coordinator", "Worker", "WinCLIP", "ImageInput", "AnomalyMetrics", "Options", "Hub",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -118,7 +126,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Configuration", "Datasets", "Outputs", "Transport", "WinCLIP", "Options",
+                "Configuration", "Datasets", "Outputs", "Transport", "ImageInput", "WinCLIP", "Options",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -127,7 +135,7 @@ let package = Package(
             name: "winclip-coord",
             dependencies: [
                 "CLI", "Configuration", "Coordinator", "Datasets", "Outputs", "Submit", "Transport", "Worker",
-                "WinCLIP", "Protocol", "Hub",
+                "WinCLIP", "ImageInput", "Protocol", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -143,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "winclip-bench",
             dependencies: [
-                "WinCLIP", "Options", "Protocol",
+                "WinCLIP", "AnomalyMetrics", "Options", "Protocol",
                 // The coordinator under load (`cluster`) and the CURVE handshake bench.
                 "CLI", "Coordinator", "Submit", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -152,14 +160,15 @@ let package = Package(
         ),
         .testTarget(
             name: "WinCLIPTests",
-            dependencies: ["WinCLIP", "Options"],
+            dependencies: ["WinCLIP", "ImageInput", "AnomalyMetrics", "Options"],
             resources: [.copy("../Fixtures")]
         ),
         .testTarget(
             name: "ClusterTests",
             dependencies: [
                 "Coordinator", "Worker", "Submit", "Transport", "Configuration", "Datasets", "Outputs", "Report", "CLI",
-                "WinCLIP", "Protocol", "Options", "Hub", "HubTestSupport", "winclip-coord", "winclip-worker",
+                "WinCLIP", "ImageInput", "AnomalyMetrics", "Protocol", "Options", "Hub", "HubTestSupport",
+                "winclip-coord", "winclip-worker",
             ]
         ),
         // Tools/fake_hub.py started and stopped for the tests (HubTests and ClusterTests).

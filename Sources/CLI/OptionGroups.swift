@@ -4,7 +4,7 @@ import Datasets
 import Options
 import Outputs
 import Transport
-import WinCLIP
+import ImageInput
 
 // The flags several commands share, as option groups (`@OptionGroup`), and the option
 // enums usable directly as arguments. Each group applies itself to the one configuration

@@ -1,5 +1,4 @@
 import Foundation
-import Options
 import Transport
 
 extension ClusterConfig {

@@ -1,8 +1,6 @@
 import Foundation
 import Logging
-import Options
 import Protocol
-import WinCLIP
 
 /// What the clock finds: units past their deadline, workers to quarantine, and jobs whose model
 /// has no worker.

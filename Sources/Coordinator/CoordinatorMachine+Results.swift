@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Options
 import Protocol
 import WinCLIP
 

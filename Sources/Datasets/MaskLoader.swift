@@ -1,5 +1,5 @@
 import Foundation
-import WinCLIP
+import ImageInput
 
 /// Ground-truth masks as anomalib's evaluation sees them, row-major `[Bool]` of S x S:
 ///

@@ -1,5 +1,7 @@
 import Foundation
 import WinCLIP
+import AnomalyMetrics
+import ImageInput
 
 public struct PictureError: Error, CustomStringConvertible, Equatable {
     public let description: String

@@ -1,5 +1,5 @@
 import Foundation
-import WinCLIP
+import AnomalyMetrics
 
 /// The table of a whole-benchmark run, like the WinCLIP paper's per-category tables: image
 /// AUROC, pixel AUROC and AUPRO per category and their mean, in percent with one decimal

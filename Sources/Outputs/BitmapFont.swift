@@ -1,4 +1,4 @@
-import WinCLIP
+import ImageInput
 
 /// A 5 x 7 pixel bitmap font for printable ASCII (32...126), drawn by this project for the
 /// captions of the anomaly pictures (no font file or library needed). Each glyph is 7 rows, top

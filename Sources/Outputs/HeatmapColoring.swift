@@ -1,4 +1,4 @@
-import WinCLIP
+import AnomalyMetrics
 
 extension JetColormap {
     /// The colour matplotlib's `jet` gives a float32 value with `bytes=True`: index

@@ -1,6 +1,6 @@
 import CPNGWrite
 import Foundation
-import WinCLIP
+import ImageInput
 
 public struct PNGEncodeError: Error, CustomStringConvertible, Equatable {
     public let description: String

@@ -1,4 +1,4 @@
-import WinCLIP
+import ImageInput
 
 /// An 8-bit RGB colour.
 public struct RGBColor: Sendable, Equatable {

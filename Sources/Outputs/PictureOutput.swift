@@ -1,5 +1,7 @@
 import Foundation
 import WinCLIP
+import AnomalyMetrics
+import ImageInput
 
 /// The files of one scored image besides its map, as paths relative to the output folder.
 public struct PictureFiles: Sendable, Equatable {

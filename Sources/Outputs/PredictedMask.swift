@@ -1,5 +1,7 @@
 import Foundation
 import WinCLIP
+import AnomalyMetrics
+import ImageInput
 
 /// anomalib's `pred_mask`: the pixels whose normalised map value is above 0.5 (see
 /// `ScoreNormalization`), saved as a binary PNG (8-bit grey, 0 = normal, 255 = anomalous).

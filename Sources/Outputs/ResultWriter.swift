@@ -1,7 +1,6 @@
 import Datasets
 import Foundation
 import Synchronization
-import WinCLIP
 
 /// One line of results.jsonl. Keys are written in this order, each only when it has a value:
 /// `image`, `score`, `label`, `pred_label`, `normalized_score`, `map`, `error` (a file that could

@@ -1,7 +1,8 @@
 import Datasets
 import Foundation
 import Outputs
-import WinCLIP
+import AnomalyMetrics
+import ImageInput
 
 /// The end of a job: decisions, thresholds.json, pictures and report.html, all from what the job
 /// wrote to its output folder (results.jsonl and the .npy maps are read back one row or one map

@@ -1,7 +1,6 @@
 import Foundation
-import Hub
 import Outputs
-import WinCLIP
+import AnomalyMetrics
 
 /// One image of the report's table.
 public struct ReportRow: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-import WinCLIP
+import AnomalyMetrics
 
 /// The figures of the report, computed from the labelled, scored rows.
 public enum ReportStatistics {

@@ -1,6 +1,6 @@
 import Foundation
 import Outputs
-import WinCLIP
+import AnomalyMetrics
 
 /// `report.html`: one self-contained file (inline CSS, JS, SVG and images; nothing fetched, so
 /// it works copied alone to another machine) with the metrics and thresholds, ROC /

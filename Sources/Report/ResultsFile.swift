@@ -1,6 +1,6 @@
 import Foundation
 import Outputs
-import WinCLIP
+import AnomalyMetrics
 
 public struct ResultsFileError: Error, CustomStringConvertible, Equatable {
     public let description: String

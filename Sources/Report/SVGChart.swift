@@ -1,5 +1,5 @@
 import Foundation
-import WinCLIP
+import AnomalyMetrics
 
 /// Small inline SVG charts for the report: line charts in the unit square (ROC, precision-recall)
 /// and overlaid histograms. Text is escaped; numbers have at most 1 decimal in pixel space.

@@ -2,7 +2,8 @@ import Datasets
 import Foundation
 import Outputs
 import Protocol
-import WinCLIP
+import AnomalyMetrics
+import ImageInput
 
 /// A submit's results on disk and on the terminal: results.jsonl rows, maps (.npy; their
 /// overlays are drawn after the job, by `JobReport`), progress, and what the metrics need

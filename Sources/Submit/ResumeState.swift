@@ -1,7 +1,7 @@
 import Foundation
 import Options
 import Outputs
-import WinCLIP
+import ImageInput
 
 /// What an output folder's results were computed with (`job.json`): a resumed job continues
 /// into the folder only when it computes the same thing.

@@ -4,7 +4,7 @@ import Logging
 import Options
 import Protocol
 import Transport
-import WinCLIP
+import ImageInput
 
 /// What a submit asks for.
 public struct SubmitJob: Sendable {

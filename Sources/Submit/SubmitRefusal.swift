@@ -1,6 +1,4 @@
 import Foundation
-import Options
-import WinCLIP
 
 /// Settings a submit refuses before it computes anything, each naming the option to change.
 public enum SubmitRefusal: Error, Equatable, Sendable, CustomStringConvertible {

@@ -10,6 +10,8 @@ import Report
 import Transport
 import WinCLIP
 import Worker
+import AnomalyMetrics
+import ImageInput
 
 /// What `winclip-coord submit` was asked: the dataset, where to run, the merged configuration
 /// (cluster.yaml, then the command line) and what to write.

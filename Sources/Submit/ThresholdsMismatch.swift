@@ -1,6 +1,6 @@
 import Foundation
 import Options
-import WinCLIP
+import AnomalyMetrics
 
 /// One way a thresholds file's run differs from this one.
 public enum ThresholdsMismatch: Equatable, Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WinCLIP
+import AnomalyMetrics
 
 /// Peak memory, disk and time of `PixelMetricsAccumulator` on synthetic labelled maps: what the
 /// submit client pays for pixel metrics of a large labelled job.

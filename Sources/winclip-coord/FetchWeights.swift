@@ -3,7 +3,6 @@ import CLI
 import Configuration
 import Foundation
 import Hub
-import Protocol
 import Transport
 import WinCLIP
 import Worker

@@ -7,7 +7,7 @@ import Logging
 import Outputs
 import Submit
 import Transport
-import WinCLIP
+import ImageInput
 
 @main
 struct WinCLIPCoord: ParsableCommand {

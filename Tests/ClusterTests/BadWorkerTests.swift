@@ -11,6 +11,7 @@ import XCTest
 @testable import Submit
 @testable import Transport
 @testable import Worker
+@testable import ImageInput
 
 /// Issue 17's "done when", small: the real coordinator loop, two honest workers on the tiny
 /// fixture model and one broken worker beside them (it holds its units while it heartbeats,

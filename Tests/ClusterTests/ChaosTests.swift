@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import WinCLIP
 @testable import Outputs
+import ImageInput
 
 /// A job of a few hundred small images on real processes on loopback, disturbed in every way
 /// issue 10 lists: a worker killed, the coordinator killed (SIGKILL) and restarted mid-job,

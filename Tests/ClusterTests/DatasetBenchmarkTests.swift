@@ -3,6 +3,7 @@ import XCTest
 import WinCLIP
 @testable import Datasets
 @testable import Outputs
+import AnomalyMetrics
 
 /// Benchmark roots (a folder of categories) and the summary table of a whole-benchmark run.
 final class DatasetBenchmarkTests: XCTestCase {

@@ -3,6 +3,8 @@ import XCTest
 import WinCLIP
 @testable import Outputs
 @testable import Report
+import AnomalyMetrics
+import ImageInput
 
 /// The decisions a `submit` writes (thresholds.json, every row's `pred_label` and
 /// `normalized_score`) equal what anomalib 2.7's `PostProcessor` learns and decides from the same

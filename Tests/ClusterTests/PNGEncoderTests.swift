@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import WinCLIP
 @testable import Outputs
+import ImageInput
 
 final class PNGEncoderTests: XCTestCase {
     func testRGBRoundTripThroughImageLoader() throws {

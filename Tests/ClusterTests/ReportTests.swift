@@ -4,6 +4,8 @@ import XCTest
 @testable import Datasets
 @testable import Outputs
 @testable import Report
+@testable import AnomalyMetrics
+@testable import ImageInput
 
 /// report.html, its figures, and the end of a job (JobReport): thresholds.json, decisions in
 /// results.jsonl, pictures. The page in a real browser: ReportBrowserTests.

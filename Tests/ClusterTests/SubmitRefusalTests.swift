@@ -4,6 +4,7 @@ import Options
 import XCTest
 import WinCLIP
 @testable import Submit
+import AnomalyMetrics
 
 /// Combinations of options a submit refuses before any work, each a typed `SubmitRefusal`
 /// naming the option to change.

@@ -11,6 +11,7 @@ import WinCLIP
 @testable import Submit
 @testable import Transport
 @testable import Worker
+import ImageInput
 
 /// A fresh folder under the system temp dir, removed when the test ends.
 func temporaryOutputFolder(_ test: XCTestCase) throws -> URL {
