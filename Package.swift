@@ -9,16 +9,16 @@ let package = Package(
         .library(name: "Protocol", targets: ["Protocol"]),
         .library(name: "Options", targets: ["Options"]),
         .library(name: "Hub", targets: ["Hub"]),
-        .executable(name: "winclip-coord", targets: ["Coordinator"]),
-        .executable(name: "winclip-worker", targets: ["Worker"]),
-        .executable(name: "winclip-bench", targets: ["Bench"]),
+        .executable(name: "winclip-coord", targets: ["winclip-coord"]),
+        .executable(name: "winclip-worker", targets: ["winclip-worker"]),
+        .executable(name: "winclip-bench", targets: ["winclip-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
-        // Operators' view (Sources/Cluster/Observability): Prometheus metrics through
+        // Operators' view (Sources/Coordinator/Observability): Prometheus metrics through
         // swift-metrics, served with the status page by a small swift-nio HTTP/1 server.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -45,10 +45,12 @@ let package = Package(
         // A job's options (one Codable type for the command line, cluster.yaml and the wire):
         // the leaf both the engine and the wire format build on.
         .target(name: "Options"),
+        // The engine: open_clip's ViT on the CPU, safetensors weights, open_clip's tokenizer,
+        // WinCLIP's scoring (windows, harmonic aggregation, fusion), pixel tensors in, scores out.
         .target(
             name: "WinCLIP",
             dependencies: [
-                "Options", "CLibPNG", "CLibJPEG", "CImageShim", "CZlib", "CBLASLoader", "CKernels",
+                "Options", "CZlib", "CBLASLoader", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The BPE vocabulary and the tokenizer tables Tools/reference/tokenizer_tables.py generates.
@@ -58,20 +60,42 @@ let package = Package(
                 .copy("Resources/unicode_classes.txt"),
             ]
         ),
+        // Image files in: PNG, JPEG, BMP, TIFF and WebP decoded as PIL does, and CLIP's
+        // preprocessing (bicubic resize, crop, normalisation) equal to torchvision's.
+        .target(name: "ImageInput", dependencies: ["CImageShim", "CLibPNG", "CLibJPEG", "CLibTIFF"]),
+        // anomalib's metrics and decisions: AUROC, F1Max, AUPRO, adaptive thresholds,
+        // normalisation, pixel metrics over spilled batches.
+        .target(name: "AnomalyMetrics"),
         // The wire format: message types, bodies and the frame codec (no engine, no sockets).
         .target(name: "Protocol", dependencies: ["Options"]),
         // The Hugging Face hub client: pretrained tags, hf:// URIs, huggingface_hub's cache
         // layout, downloads over URLSession with resume and SHA-256 checks, offline mode.
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        // The cluster: coordinator, worker and submit state machines and their ZeroMQ loops,
-        // configuration, datasets and outputs (the executables only parse options and call it).
+        // ZeroMQ sockets and their security: CURVE keys and certificates, the ZAP handler, key
+        // rings, peer identities, frame limits, rate limits; the loops' stop signal and clock.
         .target(
-            name: "Cluster",
+            name: "Transport",
             dependencies: [
-                "WinCLIP", "Protocol", "Options", "Hub", "CLibZMQ", "Yams", "CPNGWrite",
+                "CLibZMQ",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),  // key fingerprints (SHA-256)
+            ]
+        ),
+        // cluster.yaml: one validated configuration for every command (sections per role).
+        .target(name: "Configuration", dependencies: ["Options", "Protocol", "Transport", "WinCLIP", "Yams"]),
+        // Dataset layouts (folder, MVTec AD, MVTec AD 2, VisA, file lists), scanning and masks.
+        .target(name: "Datasets", dependencies: ["ImageInput", "Options"]),
+        // What a job writes: result rows, maps, pictures, predicted masks, progress, failures.
+        .target(name: "Outputs", dependencies: ["Datasets", "ImageInput", "AnomalyMetrics", "WinCLIP", "Options", "Protocol", "CPNGWrite"]),
+        // The one-file HTML report of a job.
+        .target(name: "Report", dependencies: ["Datasets", "Outputs", "ImageInput", "AnomalyMetrics", "WinCLIP", "Hub"]),
+        // The coordinator: its state machine (jobs, workers, units), its ZeroMQ loop, `serve`,
+        // and the operators' view (status, Prometheus metrics, status page).
+        .target(
+            name: "Coordinator",
+            dependencies: [
+                "Protocol", "Transport", "Configuration", "WinCLIP", "Options",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,40 +103,73 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .executableTarget(
-            name: "Coordinator",
-            dependencies: [
-                "Cluster", "WinCLIP",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .executableTarget(
+        // The worker: its state machine, its ZeroMQ loop, the unit executor over the engine.
+        .target(
             name: "Worker",
             dependencies: [
-                "Cluster",
+                "Protocol", "Transport", "Configuration", "WinCLIP", "Options", "Hub",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `submit`: the client's state machine and loop, the job around it (dataset in, outputs
+        // and report out, resume) and the embedded local cluster.
+        .target(
+            name: "Submit",
+            dependencies: [
+                "Protocol", "Transport", "Configuration", "Datasets", "Outputs", "Report",
+                "Coordinator", "Worker", "WinCLIP", "ImageInput", "AnomalyMetrics", "Options", "Hub",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // What the commands share: option groups (the only ArgumentParser outside executables)
+        // and the log formats.
+        .target(
+            name: "CLI",
+            dependencies: [
+                "Configuration", "Datasets", "Outputs", "Transport", "ImageInput", "WinCLIP", "Options",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
-            name: "Bench",
+            name: "winclip-coord",
             dependencies: [
-                "WinCLIP", "Options", "Protocol",
-                // Cluster: the coordinator under load (`cluster`) and the CURVE handshake bench.
-                "Cluster",
+                "CLI", "Configuration", "Coordinator", "Datasets", "Outputs", "Submit", "Transport", "Worker",
+                "WinCLIP", "ImageInput", "Protocol", "Hub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "winclip-worker",
+            dependencies: [
+                "CLI", "Transport", "Worker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "winclip-bench",
+            dependencies: [
+                "WinCLIP", "AnomalyMetrics", "Options", "Protocol",
+                // The coordinator under load (`cluster`) and the CURVE handshake bench.
+                "CLI", "Coordinator", "Submit", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "WinCLIPTests",
-            dependencies: ["WinCLIP", "Options"],
+            dependencies: ["WinCLIP", "ImageInput", "AnomalyMetrics", "Options"],
             resources: [.copy("../Fixtures")]
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["Cluster", "WinCLIP", "Protocol", "Options", "Hub", "HubTestSupport", "Coordinator", "Worker"]
+            dependencies: [
+                "Coordinator", "Worker", "Submit", "Transport", "Configuration", "Datasets", "Outputs", "Report", "CLI",
+                "WinCLIP", "ImageInput", "AnomalyMetrics", "Protocol", "Options", "Hub", "HubTestSupport",
+                "winclip-coord", "winclip-worker",
+            ]
         ),
         // Tools/fake_hub.py started and stopped for the tests (HubTests and ClusterTests).
         .target(name: "HubTestSupport", path: "Tests/HubTestSupport"),

@@ -58,7 +58,7 @@ struct BlobReader {
 
 extension FloatBlob {
     /// The floats of a blob already checked to be a whole number of them.
-    static func floats(_ data: Data) -> [Float] {
+    package static func floats(_ data: Data) -> [Float] {
         data.withUnsafeBytes { raw in
             (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
         }
@@ -66,11 +66,11 @@ extension FloatBlob {
 
     /// Float arrays equal bit for bit (NaN equals the same NaN; 0 and -0 differ): what two
     /// workers computing the same thing must produce.
-    static func identical(_ a: [Float], _ b: [Float]) -> Bool {
+    package static func identical(_ a: [Float], _ b: [Float]) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
     }
 
-    static func identical(_ a: [Float]?, _ b: [Float]?) -> Bool {
+    package static func identical(_ a: [Float]?, _ b: [Float]?) -> Bool {
         switch (a, b) {
         case (nil, nil): return true
         case (let a?, let b?): return identical(a, b)

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+import AnomalyMetrics
+import ImageInput
 
 /// The anomaly pictures: colour table against matplotlib, blending and contours against Pillow
 /// (fixtures in Tests/Fixtures/pictures written by Tools/reference/picture_reference.py), and the

@@ -3,9 +3,15 @@ import Logging
 import Options
 import Synchronization
 import XCTest
-@testable import Cluster
-import Protocol
 @testable import WinCLIP
+@testable import Coordinator
+@testable import Datasets
+@testable import Outputs
+@testable import Protocol
+@testable import Submit
+@testable import Transport
+@testable import Worker
+@testable import ImageInput
 
 /// Issue 17's "done when", small: the real coordinator loop, two honest workers on the tiny
 /// fixture model and one broken worker beside them (it holds its units while it heartbeats,

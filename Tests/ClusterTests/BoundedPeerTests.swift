@@ -1,8 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Coordinator
+@testable import Protocol
+@testable import Transport
 
 /// Issue 17, item 4: what a peer sends is bounded before it costs memory or log. Driven on the
 /// machine (fake clock, fake peers).

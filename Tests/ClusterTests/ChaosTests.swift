@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+import ImageInput
 
 /// A job of a few hundred small images on real processes on loopback, disturbed in every way
 /// issue 10 lists: a worker killed, the coordinator killed (SIGKILL) and restarted mid-job,

@@ -1,7 +1,7 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
+@testable import Configuration
 
 /// cluster.yaml is decoded strictly: typos and wrong types are errors that name the key and
 /// its line; values that cannot work are refused by name.

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
 
@@ -150,3 +149,4 @@ final class ClusterProcessTests: XCTestCase {
 }
 
 import Logging
+@testable import Submit

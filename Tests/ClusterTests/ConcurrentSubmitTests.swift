@@ -3,9 +3,11 @@ import Synchronization
 import Logging
 import Options
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
+@testable import Datasets
+@testable import Submit
+@testable import Worker
 
 /// One coordinator, two submits at the same time (zero-shot and 2-shot): both complete with
 /// anomalib's numbers.

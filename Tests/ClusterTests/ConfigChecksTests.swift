@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import CLI
+@testable import Configuration
+@testable import Transport
 
 /// cluster.yaml values that YAML or ZeroMQ would take silently: a key given twice, a port that
 /// is no port, and `localhost`, which ZeroMQ connects to but cannot bind.

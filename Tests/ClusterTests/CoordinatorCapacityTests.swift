@@ -1,8 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Coordinator
+@testable import Protocol
+@testable import Transport
 
 /// The pieces that keep the coordinator's cost per unit flat (winclip-bench cluster measures
 /// it): the unit queue, frames lent to ZeroMQ, and the load benchmark itself.

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Coordinator
+@testable import Protocol
 
 /// The coordinator's protocol logic driven directly, with a fake clock and fake peers: no
 /// sockets, no threads, no model. Workers answer with made-up scores of the right shapes.

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Datasets
+@testable import Outputs
+import AnomalyMetrics
 
 /// Benchmark roots (a folder of categories) and the summary table of a whole-benchmark run.
 final class DatasetBenchmarkTests: XCTestCase {

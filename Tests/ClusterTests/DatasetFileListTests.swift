@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
 
 final class DatasetFileListTests: XCTestCase {
     func testFileList() throws {

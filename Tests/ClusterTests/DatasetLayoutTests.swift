@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
 
 /// Each layout on a small synthetic tree: detection, items, labels, masks, defect types,
 /// class names, references; forced layouts and the errors of bad option combinations.

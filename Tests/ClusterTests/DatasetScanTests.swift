@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 #if canImport(Glibc)
 import Glibc
+@testable import Datasets
 #endif
 
 /// The scan against hostile trees: cycles, special files, unreadable folders, a stop request.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
 
 /// The dataset scan's findings through a whole submit: unusable entries become error rows,
 /// references are never scored, and a benchmark root runs every category with a summary.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
 
 final class DatasetTests: XCTestCase {
     /// metal_nut/ in MVTec AD's layout, with a missing mask, a hidden file and folder, an

@@ -1,8 +1,8 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
+@testable import Transport
 
 /// Issue 17, item 4, with the real coordinator process: 50 connections x 4 SUBMITs of a 1 MB
 /// `class_name` (the issue's flood). The coordinator keeps its memory and its log small and

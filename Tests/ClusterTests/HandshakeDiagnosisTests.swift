@@ -1,7 +1,7 @@
 import CLibZMQ
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Transport
 
 /// Issue 17, item 5: peers are told why a handshake fails, naming the endpoint and the likely
 /// cause. The events are libzmq's socket-monitor events, fed by hand here; the processes that

@@ -3,9 +3,10 @@ import Hub
 import HubTestSupport
 import Logging
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
+@testable import Configuration
+@testable import Submit
 
 /// Weights from a (fake) hub through the programs as users run them: `fetch-weights`, then
 /// `submit --weights hf://...`, then a rack whose worker reads `model.weights: hf://...` from

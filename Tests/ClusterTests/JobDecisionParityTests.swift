@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+@testable import Report
+import AnomalyMetrics
+import ImageInput
 
 /// The decisions a `submit` writes (thresholds.json, every row's `pred_label` and
 /// `normalized_score`) equal what anomalib 2.7's `PostProcessor` learns and decides from the same

@@ -1,8 +1,11 @@
 import Foundation
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Datasets
+@testable import Outputs
+@testable import Protocol
+@testable import Submit
+import AnomalyMetrics
 
 /// JobOutput feeds the pixel metrics as results arrive (in any order, masks loaded then) and
 /// gets what `MetricsReport.compute` gives for all maps and masks in memory.

@@ -1,8 +1,8 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
 import Protocol
+@testable import Coordinator
 
 /// A few-shot job through its phases on the machine (fake clock, fake peers): each phase holds
 /// its own data (JobState), images sent early wait in the phase that has them, and what a

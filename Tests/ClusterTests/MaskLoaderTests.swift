@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Datasets
+@testable import Outputs
+import ImageInput
 
 /// Masks against anomalib + torchvision: Tests/Fixtures/masks holds source masks and the
 /// S x S masks that `read_mask(as_tensor=True)` + WinClip's `Resize((S, S), BICUBIC)` make of

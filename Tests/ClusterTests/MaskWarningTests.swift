@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
+@testable import Submit
 
 /// An MVTec-layout dataset whose masks are missing: a warning with the count before the job,
 /// and pixel metrics marked as skipped, with the reason, in metrics.json and the report.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Outputs
 
 final class NPYWriterTests: XCTestCase {
     static let values: [Float] = [0, 0.5, -1.25, 1e-3, 3.4028235e38, -0.0]

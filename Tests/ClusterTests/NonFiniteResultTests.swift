@@ -1,8 +1,7 @@
 import Foundation
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Protocol
 
 /// A worker whose model returns NaN (here: weights with a NaN projection) must not hang the
 /// job: every image becomes an error row that says why, and the job completes.

@@ -2,8 +2,11 @@ import Foundation
 import Logging
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import CLI
+@testable import Configuration
+@testable import Coordinator
+@testable import Protocol
+@testable import Transport
 
 /// What operators see, without processes: the machine's status snapshot and who may see it,
 /// the events metrics count, the metrics' text, the HTTP routes, the endpoint setting, the

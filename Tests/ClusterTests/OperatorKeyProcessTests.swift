@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
+@testable import Transport
 
 /// `winclip-coord status` under `security.mode: curve`, with real processes: an operator key
 /// (authorized_operators) sees the whole rack, a client key its own jobs and no workers, a

@@ -3,9 +3,10 @@ import Foundation
 import FoundationNetworking
 #endif
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import CLI
+@testable import Protocol
+import ImageInput
 
 /// The operator's view of a real rack: `winclip-coord serve` with `metrics_endpoint` and two
 /// `winclip-worker`s (all with `--log-format json`) run one job; then Debian's Prometheus

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Datasets
+@testable import Outputs
+@testable import Submit
 
 /// An output folder that cannot take the results: a plain sentence naming the file and the
 /// cure, never Foundation's "Error Domain=... Code=...".

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+import ImageInput
 
 final class PNGEncoderTests: XCTestCase {
     func testRGBRoundTripThroughImageLoader() throws {

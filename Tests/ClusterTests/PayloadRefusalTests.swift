@@ -1,9 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
+@testable import Worker
 
 /// Payloads of the wrong shape where they arrive: the worker answers the unit with an error
 /// naming the blob (so the coordinator re-queues it at once), and the coordinator refuses a

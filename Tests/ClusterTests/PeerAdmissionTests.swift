@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import Protocol
+@testable import Coordinator
+@testable import Transport
 
 /// The policy the coordinator loop applies before the machine sees a frame (PeerAdmission):
 /// message rate, who a key is, connections whose key is gone, and key reloads. Driven

@@ -1,7 +1,6 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
 import WinCLIP
 
 /// `--precision bf16` through a whole submit: within 1e-3 (scores) and 5e-3 (maps) of fp32 on a

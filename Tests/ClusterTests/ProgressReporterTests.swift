@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Outputs
 
 /// Collects what the reporter prints; the clock is set by hand.
 final class ProgressCapture: @unchecked Sendable {

@@ -1,8 +1,8 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Configuration
+@testable import Protocol
 
 /// `--prompts FILE`: a custom prompt ensemble, checked when read, carried with the job's
 /// options (so it is part of the setup cache's key and of a resumed job's settings).

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Outputs
+import ImageInput
 
 /// Issue 17, item 7: a small rack of network namespaces (as root): the coordinator's host, three
 /// worker hosts and a client host, each joined by a veth pair to a bridge in a switch namespace,

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Report
+import AnomalyMetrics
+import ImageInput
 
 /// report.html in a real browser: Debian's `chromium` (installed by .ci/run) renders the report of
 /// a synthetic run headless; the test reads the DOM after the page's script ran and checks a

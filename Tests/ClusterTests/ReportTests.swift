@@ -1,7 +1,11 @@
 import Foundation
 import XCTest
-@testable import Cluster
 @testable import WinCLIP
+@testable import Datasets
+@testable import Outputs
+@testable import Report
+@testable import AnomalyMetrics
+@testable import ImageInput
 
 /// report.html, its figures, and the end of a job (JobReport): thresholds.json, decisions in
 /// results.jsonl, pictures. The page in a real browser: ReportBrowserTests.

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Datasets
+@testable import Outputs
 
 final class ResultWriterTests: XCTestCase {
     func lines(_ url: URL) throws -> [String] {

@@ -1,7 +1,8 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
+@testable import Outputs
+@testable import Submit
 
 /// `submit --resume`: an interrupted job continues into its folder and ends with exactly one
 /// row per image, identical to an uninterrupted run.

@@ -1,6 +1,5 @@
 import Foundation
 import XCTest
-@testable import Cluster
 
 /// Issue 17, item 5, with the real processes: a submit without keys against a CURVE
 /// coordinator exits non-zero saying so, and a worker with the wrong coordinator key keeps

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Configuration
+@testable import Protocol
+@testable import Transport
 
 /// CurveZMQ certificates as czmq/pyzmq write them, the key ring of authorised folders, the
 /// ZAP handler's answers, which endpoints count as local, and the `security:` section.

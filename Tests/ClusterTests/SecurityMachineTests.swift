@@ -1,8 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Coordinator
+@testable import Protocol
+@testable import Transport
 
 /// The coordinator's admission rules driven directly (fake clock, fake peers): roles, per-client
 /// limits, the credit, setup verification and its cache provenance, revocation, and how

@@ -2,9 +2,9 @@ import CLibZMQ
 import Foundation
 import Logging
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Protocol
+@testable import Transport
 
 /// The product with `security.mode: curve`, as users run it: `winclip-coord keygen`, `serve`,
 /// `winclip-worker` and `submit` processes on 127.0.0.1, and hostile peers written with the

@@ -3,9 +3,11 @@ import Hub
 import Logging
 import Options
 import XCTest
-@testable import Cluster
 import Protocol
 import WinCLIP
+@testable import CLI
+@testable import Submit
+@testable import Datasets
 
 /// Bad input stops a job before any work, with a message that says what is wrong.
 final class SubmitErrorTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
-@testable import Cluster
+@testable import Submit
+@testable import Transport
 
 /// Ctrl-C: the error names the exact command that resumes; a resumed job's throughput counts
 /// only the images it computed.

@@ -2,8 +2,9 @@ import Foundation
 import Logging
 import Options
 import XCTest
-@testable import Cluster
 import WinCLIP
+@testable import Submit
+import AnomalyMetrics
 
 /// Combinations of options a submit refuses before any work, each a typed `SubmitRefusal`
 /// naming the option to change.

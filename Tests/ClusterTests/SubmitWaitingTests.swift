@@ -1,8 +1,8 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
+@testable import Submit
 
 /// A submit whose coordinator does not answer says so within 10 s, naming the endpoint, and
 /// keeps trying (fake clock: the machine is driven with explicit times).

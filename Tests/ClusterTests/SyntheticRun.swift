@@ -1,6 +1,8 @@
 import Foundation
-@testable import Cluster
 @testable import WinCLIP
+@testable import Datasets
+@testable import Outputs
+@testable import ImageInput
 
 /// A finished job's output folder made without a model: an MVTec-like dataset of small PNG images
 /// (test/good, test/crack, test/scratch, masks under ground_truth), results.jsonl rows with

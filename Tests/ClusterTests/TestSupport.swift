@@ -3,9 +3,15 @@ import Synchronization
 import Logging
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Coordinator
+@testable import Datasets
+@testable import Outputs
+@testable import Protocol
+@testable import Submit
+@testable import Transport
+@testable import Worker
+import ImageInput
 
 /// A fresh folder under the system temp dir, removed when the test ends.
 func temporaryOutputFolder(_ test: XCTestCase) throws -> URL {

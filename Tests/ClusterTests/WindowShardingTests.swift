@@ -1,7 +1,6 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
 import WinCLIP
 
 /// An image's windows are cut into batches that any idle worker may take; the cut does not

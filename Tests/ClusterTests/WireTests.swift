@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
+@testable import Transport
 
 /// The wire format: round trips, and malformed input that is refused without harm.
 final class WireTests: XCTestCase {

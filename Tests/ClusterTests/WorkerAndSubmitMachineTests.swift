@@ -1,8 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
+@testable import Submit
+@testable import Worker
 
 /// The worker's and the submit client's protocol logic, driven directly with a fake clock.
 final class WorkerMachineTests: XCTestCase {

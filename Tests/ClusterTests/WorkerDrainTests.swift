@@ -1,8 +1,7 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Protocol
 
 /// SIGTERM on a worker (systemd's stop): the worker finishes the unit in hand, hands back the
 /// one it prefetched and says BYE (WorkerMachineTests); here the coordinator's side: what the

@@ -3,9 +3,12 @@ import Logging
 import Options
 import Synchronization
 import XCTest
-@testable import Cluster
-import Protocol
 import WinCLIP
+@testable import Coordinator
+@testable import Datasets
+@testable import Protocol
+@testable import Submit
+@testable import Transport
 
 /// A worker that takes a unit and dies: the coordinator expires it and the unit is computed by
 /// another worker; the job loses nothing.

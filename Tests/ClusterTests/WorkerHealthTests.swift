@@ -1,8 +1,9 @@
 import Foundation
 import Options
 import XCTest
-@testable import Cluster
-import Protocol
+@testable import Coordinator
+@testable import Protocol
+@testable import Transport
 
 /// Issue 17 on the coordinator's machine (fake clock, fake peers): every unit in flight has its
 /// own deadline, bad answers are retried on other workers and strike theirs, K misses or strikes

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import WinCLIP
+import ImageInput
 
 /// BMP, TIFF and WebP decoding against Pillow (`Image.open(p).convert("RGB")`, fixtures written
 /// by Tools/reference/formats.py), the 16-bit grey scale mode, and the loader's limits: file

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import WinCLIP
+import ImageInput
 
 /// A measuring tool, not a check: the peak resident memory (VmHWM) of loading one image and
 /// preprocessing it for CLIP, used to choose `ImageLimits.defaultMaxPixels`. Skipped unless

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import WinCLIP
+import ImageInput
 
 /// Image input against Pillow + torchvision references written by Tools/reference/images.py:
 /// decoded pixels vs `Image.open(p).convert("RGB")`, and CLIPPreprocess vs the torchvision v2

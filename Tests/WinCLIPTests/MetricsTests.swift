@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WinCLIP
+@testable import AnomalyMetrics
 
 /// AnomalyMetrics against anomalib 2.x (Tests/Fixtures/metrics.safetensors, written by
 /// Tools/reference/metrics_reference.py: anomalib's `AUROC`, `F1Max`, `AUPRO` run on the CPU with

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WinCLIP
+@testable import ImageInput
 
 /// The forward passes against open_clip on small random-weight models (Tools/reference).
 final class ModelParityTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WinCLIP
+@testable import AnomalyMetrics
 
 /// `PixelMetricsAccumulator` spilled to disk in tiny runs and batches gives the same numbers as
 /// in memory in one run (exactly: same thresholds, exact counts and share sums), anomalib's

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import WinCLIP
+@testable import AnomalyMetrics
 
 /// Thresholds and normalisation against anomalib 2.x's own `PostProcessor`
 /// (Tests/Fixtures/thresholds.safetensors, written by Tools/reference/thresholds_reference.py:

@@ -1,12 +1,12 @@
 """matplotlib's `jet` as Swift source, and Pillow reference outputs for the anomaly pictures
-(Sources/Cluster/Output/JetColormap.swift, AnomalyPicture.swift).
+(Sources/Outputs/JetColormap.swift, AnomalyPicture.swift).
 
 Needs only matplotlib, numpy and Pillow (no torch):
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install matplotlib numpy pillow
     /tmp/venv/bin/python Tools/reference/picture_reference.py .
 
 Writes, under the repository root given as argument:
-- Sources/Cluster/Output/JetColormap.swift: `matplotlib.colormaps["jet"]` sampled as matplotlib
+- Sources/Outputs/JetColormap.swift: `matplotlib.colormaps["jet"]` sampled as matplotlib
   does for 8-bit output (its 256-entry lookup table times 255, truncated: `cmap(i, bytes=True)`).
 - Tests/Fixtures/pictures/jet_samples.json: float32 values (inside, at and outside [0, 1], on
   bin edges, NaN) and the RGBA bytes `cmap(values, bytes=True)` gives for them.
@@ -87,7 +87,7 @@ def edges_case() -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(root: str) -> None:
-    src = os.path.join(root, "Sources/Cluster/Output/JetColormap.swift")
+    src = os.path.join(root, "Sources/Outputs/JetColormap.swift")
     with open(src, "w") as f:
         f.write(swift_source(jet_table()))
     fixtures = os.path.join(root, "Tests/Fixtures/pictures")
