@@ -84,11 +84,11 @@ let package = Package(
         // cluster.yaml: one validated configuration for every command (sections per role).
         .target(name: "Configuration", dependencies: ["Options", "Protocol", "Transport", "WinCLIP", "Yams"]),
         // Dataset layouts (folder, MVTec AD, MVTec AD 2, VisA, file lists), scanning and masks.
-        .target(name: "Datasets", dependencies: ["ImageInput", "Options"]),
+        .target(name: "Datasets", dependencies: ["ImageInput"]),
         // What a job writes: result rows, maps, pictures, predicted masks, progress, failures.
-        .target(name: "Outputs", dependencies: ["Datasets", "ImageInput", "AnomalyMetrics", "WinCLIP", "Options", "Protocol", "CPNGWrite"]),
+        .target(name: "Outputs", dependencies: ["Datasets", "ImageInput", "AnomalyMetrics", "WinCLIP", "CPNGWrite"]),
         // The one-file HTML report of a job.
-        .target(name: "Report", dependencies: ["Datasets", "Outputs", "ImageInput", "AnomalyMetrics", "WinCLIP", "Hub"]),
+        .target(name: "Report", dependencies: ["Datasets", "Outputs", "ImageInput", "AnomalyMetrics"]),
         // The coordinator: its state machine (jobs, workers, units), its ZeroMQ loop, `serve`,
         // and the operators' view (status, Prometheus metrics, status page).
         .target(
@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Configuration", "Datasets", "Outputs", "Transport", "ImageInput", "WinCLIP", "Options",
+                "Configuration", "Datasets", "Outputs", "Transport", "ImageInput", "Options",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -135,7 +135,7 @@ let package = Package(
             name: "winclip-coord",
             dependencies: [
                 "CLI", "Configuration", "Coordinator", "Datasets", "Outputs", "Submit", "Transport", "Worker",
-                "WinCLIP", "ImageInput", "Protocol", "Hub",
+                "WinCLIP", "ImageInput", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -12,6 +12,9 @@ extension CoordinatorDiagnostic {
             return .info
         case .jobFailed:
             return .error
+        case .jobRefused:
+            // Not at the default level: a client flooding refused SUBMITs must not fill the log.
+            return .debug
         case .malformedMessage, .unexpectedMessage, .rejectedMessage, .refusedRole, .refusedReady, .cutOff, .revoked, .workerQuarantined, .workerNotUsed, .unitRequeued, .unitLate, .badAnswer,
              .setupTie, .setupDissent, .jobCancelled:
             return .warning
@@ -54,6 +57,8 @@ extension CoordinatorDiagnostic {
             return "unit \(unit) of job \(job) (\(kind)) is late on worker \(worker) (\(held) s, deadline \(deadline) s): another worker computes it too"
         case .badAnswer(let job, let unit, let kind, let attempt, let most, let worker, let reason):
             return "job \(job) unit \(unit) (\(kind)): bad answer \(attempt) of at most \(most), from worker \(worker): \(PeerText.clip(reason))"
+        case .jobRefused(let peer, let refusal):
+            return "refused a SUBMIT from \(peer): \(refusal.message)"
         case .jobSubmitted(let id, let request):
             let o = request.options
             return "job \(id): \(request.imageCount) image(s), class '\(o.className ?? "")', \(request.referenceCount)-shot, scales \(o.scales), \(o.windowAttention.rawValue) attention, \(o.task.rawValue)"

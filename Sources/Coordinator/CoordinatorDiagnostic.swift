@@ -37,6 +37,8 @@ public enum CoordinatorDiagnostic: Equatable, Sendable {
     case badAnswer(job: JobID, unit: Int, kind: UnitKind, attempt: Int, maxAttempts: Int, worker: String, reason: String)
 
     // Jobs.
+    /// A SUBMIT refused (REFUSED tells its client why).
+    case jobRefused(peer: String, JobRefusal)
     case jobSubmitted(JobID, SubmitRequest)
     case jobAccepted(JobID, model: String, fingerprint: String, workers: Int, unitsPerImage: Int)
     case setupFromCache(JobID, UnitKind, className: String)

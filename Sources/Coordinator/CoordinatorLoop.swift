@@ -110,7 +110,7 @@ public struct CoordinatorLoop: Sendable {
                         let answer = z.handler.answer(request) { ZAPHandler.randomRoutingID(using: &random) }
                         if !answer.accepted { monitor?.record(.peerRefused(.unknownKey)) }
                         try z.socket.send(answer.reply)
-                        if let log = answer.log { write(log.level, log.text) }
+                        if let d = answer.diagnostic { write(d.level, d.message) }
                     }
                     zap = z
                 }

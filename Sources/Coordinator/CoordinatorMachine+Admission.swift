@@ -38,7 +38,7 @@ extension CoordinatorMachine {
             diagnose(.refusedRole(type, identity: identity))
         }
         if type == .submit {
-            send(peer, WireMessage(.refused, Refused(reason: "this connection uses a \(identity): submitting needs a key of the coordinator's authorized_clients")))
+            refuse(peer, .notAClient(identity))
         }
         return false
     }
@@ -61,13 +61,13 @@ extension CoordinatorMachine {
     }
 
     /// Why a SUBMIT exceeds this coordinator's limits, if it does.
-    func submitLimitRefusal(_ request: SubmitRequest, from peer: PeerID, as identity: PeerIdentity) -> String? {
+    func submitLimitRefusal(_ request: SubmitRequest, from peer: PeerID, as identity: PeerIdentity) -> JobRefusal? {
         if request.referenceCount > settings.maxReferences {
-            return "\(request.referenceCount) reference images exceed this coordinator's limit of \(settings.maxReferences) (security.max_references)"
+            return .tooManyReferences(request.referenceCount, limit: settings.maxReferences)
         }
         let running = jobs.values.filter { identity == .anyone ? $0.client == peer && $0.owner == .anyone : $0.owner == identity }.count
         if running >= settings.maxJobsPerClient {
-            return "this client already has \(running) job(s) running, the most this coordinator takes from one client (security.max_jobs_per_client)"
+            return .tooManyJobs(running: running)
         }
         return nil
     }

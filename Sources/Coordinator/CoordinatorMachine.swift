@@ -243,17 +243,31 @@ public struct CoordinatorMachine: Sendable {
 
     // MARK: - Jobs
 
+    /// REFUSED to a SUBMIT, and the fact for the log.
+    mutating func refuse(_ peer: PeerID, _ refusal: JobRefusal) {
+        diagnose(.jobRefused(peer: describe(peer), refusal))
+        send(peer, WireMessage(.refused, Refused(reason: refusal.message)))
+    }
+
     mutating func submit(_ peer: PeerID, _ request: SubmitRequest, as identity: PeerIdentity = .anyone, at now: Double) {
+        let refusal: JobRefusal?
         do {
             try request.options.validate(referenceCount: request.referenceCount)
-            guard request.imageCount >= 0 else { throw OptionsError("a negative image count") }
-            guard request.options.className != nil else { throw OptionsError("the job names no class") }
-            if let limit = submitLimitRefusal(request, from: peer, as: identity) {
+            if request.imageCount < 0 {
+                refusal = .negativeImageCount(request.imageCount)
+            } else if request.options.className == nil {
+                refusal = .noClassName
+            } else if let limit = submitLimitRefusal(request, from: peer, as: identity) {
                 observe(.peerRefused(.limit))
-                throw OptionsError(limit)
+                refusal = limit
+            } else {
+                refusal = nil
             }
         } catch {
-            send(peer, WireMessage(.refused, Refused(reason: "\(error)")))
+            refusal = .invalidOptions("\(error)")
+        }
+        if let refusal {
+            refuse(peer, refusal)
             return
         }
         nextJob += 1

@@ -105,7 +105,7 @@ final class SecurityKeyTests: XCTestCase {
         curve.append(Data(count: 32))
         let refused = handler.answer(curve) { XCTFail("no id for a refused handshake"); return Data() }
         XCTAssertEqual(String(decoding: refused.reply[2], as: UTF8.self), "400")
-        XCTAssert(refused.log?.text.contains("security.mode is none") == true, "\(String(describing: refused.log))")
+        XCTAssertEqual(refused.diagnostic, .wrongMechanism(offered: "CURVE", expected: .null, address: String(decoding: null[3], as: UTF8.self)))
     }
 
     func testZAPHandlerAcceptsKnownKeysRefusesUnknownOnesAndAssignsRoutingIDs() throws {
@@ -118,6 +118,7 @@ final class SecurityKeyTests: XCTestCase {
         let ok = handler.answer(request(known.publicKey)) { ZAPHandler.randomRoutingID(using: &rng) }
         XCTAssertEqual(ok.reply.count, 6)
         XCTAssertEqual(ok.reply[1], Data("7".utf8), "the request id is echoed")
+        XCTAssertEqual(ok.diagnostic, .accepted(identity: .key(name: "w1", role: .worker), fingerprint: known.publicKey.fingerprint, address: "127.0.0.1"))
         XCTAssertEqual(String(decoding: ok.reply[2], as: UTF8.self), "200")
         XCTAssertEqual(String(decoding: ok.reply[4], as: UTF8.self), known.publicKey.z85, "User-Id is the key's Z85, as pyzmq's authenticator sets it")
         // Metadata: "Identity" = 16 bytes starting with 0x01 (never one of libzmq's 00 xx xx xx xx).
@@ -132,15 +133,17 @@ final class SecurityKeyTests: XCTestCase {
         let refused = handler.answer(request(stranger.publicKey)) { XCTFail("no id for a refused key"); return Data() }
         XCTAssertEqual(String(decoding: refused.reply[2], as: UTF8.self), "400")
         XCTAssertEqual(refused.reply[4], Data(), "no User-Id")
-        XCTAssert(refused.log?.text.contains(stranger.publicKey.fingerprint) == true, "\(String(describing: refused.log))")
+        XCTAssertEqual(refused.diagnostic, .unknownKey(fingerprint: stranger.publicKey.fingerprint, publicKey: stranger.publicKey.z85, address: "127.0.0.1"))
         let again = handler.answer(request(stranger.publicKey)) { Data() }
         XCTAssertEqual(String(decoding: again.reply[2], as: UTF8.self), "400")
-        XCTAssertNil(again.log, "an unknown key is logged once")
+        XCTAssertNil(again.diagnostic, "an unknown key is logged once")
 
         let plain = handler.answer(request(known.publicKey, mechanism: "PLAIN")) { Data() }
         XCTAssertEqual(String(decoding: plain.reply[2], as: UTF8.self), "400")
+        XCTAssertEqual(plain.diagnostic, .wrongMechanism(offered: "PLAIN", expected: .curve, address: "127.0.0.1"))
         let garbage = handler.answer([Data("2.0".utf8)]) { Data() }
         XCTAssertEqual(String(decoding: garbage.reply[2], as: UTF8.self), "500")
+        XCTAssertEqual(garbage.diagnostic, .malformedRequest(frames: 1))
     }
 
     func testEndpointScope() {

@@ -17,7 +17,7 @@ import Logging
 /// handshake and only gives the connection its random routing id, for the same reason.
 package struct ZAPHandler {
     /// Which handshakes it accepts.
-    package enum Mechanism: Equatable {
+    package enum Mechanism: Equatable, Sendable {
         /// CURVE, keys of the key ring only.
         case curve
         /// NULL (`security.mode: none`): everyone, with a routing id chosen here.
@@ -37,8 +37,8 @@ package struct ZAPHandler {
 
     package struct Answer: Equatable {
         package let reply: [Data]
-        package let log: (level: Logger.Level, text: String)?
-        package static func == (a: Answer, b: Answer) -> Bool { a.reply == b.reply && a.log?.text == b.log?.text }
+        /// What to log about it (nil: nothing, e.g. an unknown key seen before).
+        package let diagnostic: ZAPDiagnostic?
     }
 
     /// The reply to one request: frames `version, request id, domain, address, identity,
@@ -47,7 +47,7 @@ package struct ZAPHandler {
         guard request.count >= 6, request[0] == Data("1.0".utf8) else {
             // Not a ZAP 1.0 request: libzmq never sends one; answer with what can be read.
             return Answer(reply: Self.reply(request.count > 1 ? request[1] : Data(), status: "500", text: "malformed ZAP request"),
-                          log: (.error, "ZAP: malformed request of \(request.count) frame(s)"))
+                          diagnostic: .malformedRequest(frames: request.count))
         }
         let requestID = request[1]
         let address = String(decoding: request[3], as: UTF8.self)
@@ -55,24 +55,24 @@ package struct ZAPHandler {
         if self.mechanism == .null {
             guard mechanism == "NULL" else {
                 return Answer(reply: Self.reply(requestID, status: "400", text: "NULL expected"),
-                              log: (.warning, "refused a \(PeerText.clip(mechanism)) handshake from \(address): security.mode is none (the peer has CURVE keys configured)"))
+                              diagnostic: .wrongMechanism(offered: mechanism, expected: .null, address: address))
             }
-            return Answer(reply: Self.reply(requestID, status: "200", text: "OK", metadata: Self.metadata(["Identity": routingID()])), log: nil)
+            return Answer(reply: Self.reply(requestID, status: "200", text: "OK", metadata: Self.metadata(["Identity": routingID()])), diagnostic: nil)
         }
         guard mechanism == "CURVE", request.count == 7, let key = try? CurveKey(bytes: request[6]) else {
             return Answer(reply: Self.reply(requestID, status: "400", text: "CURVE required"),
-                          log: (.warning, "refused a \(mechanism) handshake from \(address): security.mode is curve"))
+                          diagnostic: .wrongMechanism(offered: mechanism, expected: .curve, address: address))
         }
         guard let entry = keyRing.entry(z85: key.z85) else {
-            var log: (Logger.Level, String)?
+            var diagnostic: ZAPDiagnostic?
             if loggedUnknown.count < Self.maxLoggedUnknown, loggedUnknown.insert(key.z85).inserted {
-                log = (.warning, "refused unknown key \(key.fingerprint) (public key \(key.z85)) from \(address): not in authorized_workers or authorized_clients; further attempts with this key are not logged")
+                diagnostic = .unknownKey(fingerprint: key.fingerprint, publicKey: key.z85, address: address)
             }
-            return Answer(reply: Self.reply(requestID, status: "400", text: "unknown key"), log: log)
+            return Answer(reply: Self.reply(requestID, status: "400", text: "unknown key"), diagnostic: diagnostic)
         }
         return Answer(reply: Self.reply(requestID, status: "200", text: "OK", userID: key.z85,
                                         metadata: Self.metadata(["Identity": routingID()])),
-                      log: (.debug, "accepted \(entry.identity) (\(key.fingerprint)) from \(address)"))
+                      diagnostic: .accepted(identity: entry.identity, fingerprint: key.fingerprint, address: address))
     }
 
     package static func reply(_ requestID: Data, status: String, text: String, userID: String = "", metadata: Data = Data()) -> [Data] {
